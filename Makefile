@@ -1,0 +1,44 @@
+# UpTime: `make run` starts the product, `make test` runs the tests.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+export DATABASE_URL ?= postgres://uptime:uptime@127.0.0.1:5432/uptime
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export UPTIME_BOOTSTRAP_API_KEY ?= dev_admin_key
+# Tests create a database per test from a migrated template, as this role.
+export TEST_DATABASE_URL ?= postgres://uptime:uptime@127.0.0.1:5432/postgres
+export TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: help services run build migrate test check fmt clippy clean-test-dbs
+
+help:
+	@echo "make run      start PostgreSQL/Redis if needed, then the API (:8008) and a worker (:8009)"
+	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
+	@echo "make check    rustfmt check and clippy with warnings denied"
+	@echo "make migrate  apply database migrations"
+
+services:
+	@scripts/services.sh
+
+build:
+	$(CARGO) build --release --bins
+
+migrate: services
+	$(CARGO) run --release --quiet --bin uptime-api -- migrate
+
+run: services build
+	@scripts/run.sh
+
+test: services
+	$(CARGO) test --workspace --all-targets
+	@scripts/clean-test-dbs.sh
+
+check:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean-test-dbs:
+	@scripts/clean-test-dbs.sh

@@ -1,0 +1,202 @@
+//! Validating a notification channel body.
+
+use serde_json::Value;
+use shared::model::channel::ChannelTarget;
+use shared::model::ChannelType;
+use shared::target_policy;
+
+use super::Fields;
+use crate::error::ApiError;
+
+/// Fields of a channel that only the server sets.
+pub const READ_ONLY: [&str; 5] = [
+    "id",
+    "disabledReason",
+    "createdAt",
+    "updatedAt",
+    "signingSecret",
+];
+const MAX_NAME: usize = 200;
+const MAX_URL: usize = 2048;
+
+/// A validated channel body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSpec {
+    pub name: String,
+    pub kind: ChannelType,
+    pub target: ChannelTarget,
+    pub enabled: bool,
+}
+
+impl ChannelSpec {
+    /// The editable form, onto which a PATCH is merged.
+    pub fn to_input_json(&self) -> Value {
+        let mut value = serde_json::json!({
+            "name": self.name,
+            "type": self.kind,
+            "enabled": self.enabled,
+        });
+        if let (Some(map), Ok(Value::Object(extra))) =
+            (value.as_object_mut(), serde_json::to_value(&self.target))
+        {
+            map.extend(extra);
+        }
+        value
+    }
+}
+
+/// Validates a channel body; `allow_private` is ALLOW_PRIVATE_TARGETS.
+pub async fn parse(body: Value, allow_private: bool) -> Result<ChannelSpec, ApiError> {
+    let mut fields = Fields::new(body)?;
+    let name = fields.required_string("name", MAX_NAME);
+    let kind = match fields.take("type") {
+        None => {
+            fields.error("type", "is required");
+            None
+        }
+        Some(Value::String(t)) if t.parse::<ChannelType>().is_ok() => t.parse().ok(),
+        Some(_) => {
+            fields.error(
+                "type",
+                "must be one of webhook, slack, discord, teams, telegram",
+            );
+            None
+        }
+    };
+    let enabled = fields.bool("enabled").unwrap_or(true);
+    let mut target = ChannelTarget {
+        url: None,
+        bot_token: None,
+        chat_id: None,
+    };
+    let mut policy_host = None;
+    match kind {
+        Some(ChannelType::Telegram) => {
+            fields.refuse(
+                "url",
+                "does not apply to telegram channels (use botToken and chatId)",
+            );
+            target.bot_token = fields.required_string("botToken", 200);
+            if target
+                .bot_token
+                .as_deref()
+                .is_some_and(|t| !is_telegram_token(t))
+            {
+                fields.error(
+                    "botToken",
+                    "must look like 123456789:AAE... (bot id, colon, secret)",
+                );
+            }
+            target.chat_id = match fields.take("chatId") {
+                None => {
+                    fields.error("chatId", "is required");
+                    None
+                }
+                Some(Value::Number(n)) if n.is_i64() => Some(n.to_string()),
+                Some(Value::String(s)) if is_telegram_chat_id(s.trim()) => {
+                    Some(s.trim().to_owned())
+                }
+                Some(_) => {
+                    fields.error("chatId", "must be a numeric chat id or an @channel name");
+                    None
+                }
+            };
+        }
+        Some(kind) => {
+            let not_for = format!("does not apply to {} channels", kind.as_str());
+            fields.refuse("botToken", &not_for);
+            fields.refuse("chatId", &not_for);
+            target.url = fields.required_string("url", MAX_URL);
+            if let Some(url) = &target.url {
+                policy_host = check_url(&mut fields, url, allow_private);
+            }
+        }
+        None => {}
+    }
+    if let Some(host) = policy_host {
+        if let Err(refused) = target_policy::check_host(&host, allow_private).await {
+            fields.error("url", refused.to_string());
+        }
+    }
+    fields.finish(&READ_ONLY)?;
+    Ok(ChannelSpec {
+        name: name.unwrap_or_default(),
+        kind: kind.unwrap_or(ChannelType::Webhook),
+        target,
+        enabled,
+    })
+}
+
+/// Checks the scheme rule; returns the host for the address policy.
+fn check_url(fields: &mut Fields, url: &str, allow_private: bool) -> Option<String> {
+    let Ok(parsed) = url::Url::parse(url) else {
+        fields.error("url", "must be an https:// URL");
+        return None;
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        "http" => {
+            fields.error(
+                "url",
+                "must use https (http is allowed only with ALLOW_PRIVATE_TARGETS=true)",
+            );
+            return None;
+        }
+        _ => {
+            fields.error("url", "must be an https:// URL");
+            return None;
+        }
+    }
+    match parsed.host_str() {
+        Some(host) if !host.is_empty() => Some(host.to_owned()),
+        _ => {
+            fields.error("url", "must name a host");
+            None
+        }
+    }
+}
+
+/// A Telegram bot token: numeric bot id, colon, 30+ URL-safe characters.
+fn is_telegram_token(token: &str) -> bool {
+    let Some((bot, secret)) = token.split_once(':') else {
+        return false;
+    };
+    (1..=20).contains(&bot.len())
+        && bot.bytes().all(|b| b.is_ascii_digit())
+        && (30..=100).contains(&secret.len())
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A Telegram chat: a (possibly negative) number or an @channel username.
+fn is_telegram_chat_id(chat: &str) -> bool {
+    let digits = chat.strip_prefix('-').unwrap_or(chat);
+    let numeric = (1..=20).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    let username = chat.strip_prefix('@').is_some_and(|name| {
+        (5..=64).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    numeric || username
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_tokens_and_chats_are_recognised() {
+        assert!(is_telegram_token(
+            "123456789:AAEhBP0av28Qr6P5Xx-1234567890abcdefg"
+        ));
+        assert!(!is_telegram_token("123456789"));
+        assert!(!is_telegram_token(
+            "abc:AAEhBP0av28Qr6P5Xx-1234567890abcdefg"
+        ));
+        assert!(!is_telegram_token("123:short"));
+        assert!(is_telegram_chat_id("-1001234567890"));
+        assert!(is_telegram_chat_id("@uptime_alerts"));
+        assert!(!is_telegram_chat_id("uptime alerts"));
+    }
+}

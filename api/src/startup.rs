@@ -1,0 +1,147 @@
+//! Building and running the API server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpServer};
+use anyhow::Context;
+use shared::config::Config;
+use shared::model::api_key::hash_key;
+use shared::redis::Keys;
+
+use crate::error::ApiError;
+use crate::{middleware, routes};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: deadpool_postgres::Pool,
+    pub redis: deadpool_redis::Pool,
+    pub keys: Keys,
+    /// SHA-256 of UPTIME_BOOTSTRAP_API_KEY; the raw key is not kept here.
+    pub bootstrap_key_hash: [u8; 32],
+}
+
+/// A bound, ready-to-run API server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Migrates the database, builds the pools and binds APP_PORT (0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        shared::db::migrate(&config).await?;
+        let listener = TcpListener::bind(("0.0.0.0", config.app_port))
+            .with_context(|| format!("binding APP_PORT {}", config.app_port))?;
+        Self::build_with_listener(config, listener)
+    }
+
+    /// Builds the server on an existing listener (migrations already applied).
+    pub fn build_with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        shared::telemetry::prometheus();
+        let state = web::Data::new(AppState {
+            db: shared::db::build_pool(&config)?,
+            redis: shared::redis::build_pool(&config)?,
+            keys: Keys::new(config.redis_key_prefix.clone()),
+            bootstrap_key_hash: hash_key(config.bootstrap_api_key.expose()),
+            config: Arc::new(config),
+        });
+        let config = Arc::clone(&state.config);
+        let body_limit = config.max_request_body_bytes;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(body_limit)
+                        .error_handler(move |e, _| json_error(e, body_limit).into()),
+                )
+                .app_data(web::PayloadConfig::default().limit(body_limit))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+                .app_data(
+                    web::PathConfig::default().error_handler(|e, req| path_error(e, req).into()),
+                )
+                .wrap(from_fn(middleware::observe))
+                .configure(routes::configure)
+        })
+        .client_request_timeout(config.api_read_header_timeout)
+        .shutdown_timeout(config.shutdown_timeout.as_secs())
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains within SHUTDOWN_TIMEOUT_SECONDS.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        handle.stop(true).await;
+        server.await??;
+        Ok(())
+    }
+
+    /// Serves until the server stops (tests run it in the background).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+fn json_error(error: JsonPayloadError, limit: usize) -> ApiError {
+    match error {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::PayloadTooLarge(limit)
+        }
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+        }
+        other => ApiError::bad_request(
+            "malformed_body",
+            format!("the body could not be read: {other}"),
+        ),
+    }
+}
+
+fn query_error(error: QueryPayloadError) -> ApiError {
+    ApiError::bad_request("invalid_query", format!("invalid query string: {error}"))
+}
+
+fn path_error(_: PathError, _: &HttpRequest) -> ApiError {
+    ApiError::NotFound("resource")
+}

@@ -1,0 +1,158 @@
+//! PostgreSQL: the connection pool, migrations, and the pool gauges.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::config::Config;
+
+/// Key of the advisory lock held while migrations run, so two processes
+/// starting at once apply them one after the other.
+const MIGRATION_LOCK_KEY: i64 = 0x5570_7469_6d65_0001;
+/// How long a new connection may take before the attempt fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a request waits for a free pooled connection.
+const POOL_WAIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+mod embedded {
+    refinery::embed_migrations!("../migrations");
+}
+
+/// Parses the configured URL into a connection config with our timeouts.
+pub fn pg_config(config: &Config) -> anyhow::Result<tokio_postgres::Config> {
+    let mut pg: tokio_postgres::Config = config
+        .database_url
+        .expose()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL"))?;
+    pg.connect_timeout(CONNECT_TIMEOUT);
+    if pg.get_application_name().is_none() {
+        pg.application_name("uptime");
+    }
+    Ok(pg)
+}
+
+/// Builds the pool; connections are opened lazily, so this succeeds while the
+/// database is down.
+pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
+    let manager = Manager::from_config(
+        pg_config(config)?,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(config.database_pool_size)
+        .wait_timeout(Some(POOL_WAIT_TIMEOUT))
+        .create_timeout(Some(CONNECT_TIMEOUT))
+        .recycle_timeout(Some(CONNECT_TIMEOUT))
+        .runtime(Runtime::Tokio1)
+        .build()
+        .context("building the PostgreSQL pool")
+}
+
+/// Applies pending migrations under an advisory lock. Migrations come from
+/// `MIGRATIONS_DIR` when that directory exists, otherwise from the copy
+/// embedded in the binary at build time.
+#[tracing::instrument(skip_all)]
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let pg = pg_config(config)?;
+    let (mut client, connection) = pg
+        .connect(NoTls)
+        .await
+        .context("connecting to PostgreSQL to migrate")?;
+    let driver = tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::warn!(%error, "migration connection closed");
+        }
+    });
+
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await
+        .context("taking the migration lock")?;
+    let outcome = run_migrations(&mut client, &config.migrations_dir).await;
+    // Closing the connection releases the lock even if unlocking fails.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await;
+    drop(client);
+    let _ = driver.await;
+    outcome
+}
+
+async fn run_migrations(client: &mut tokio_postgres::Client, dir: &Path) -> anyhow::Result<()> {
+    let report = if dir.is_dir() {
+        let migrations = refinery::load_sql_migrations(dir)
+            .with_context(|| format!("loading migrations from {}", dir.display()))?;
+        refinery::Runner::new(&migrations).run_async(client).await
+    } else {
+        embedded::migrations::runner().run_async(client).await
+    }
+    .context("applying migrations")?;
+    for migration in report.applied_migrations() {
+        tracing::info!(
+            version = migration.version(),
+            name = migration.name(),
+            "migration applied"
+        );
+    }
+    Ok(())
+}
+
+/// Waits until the schema exists (the API migrates; workers wait for it).
+pub async fn wait_for_schema(pool: &Pool, give_up_after: Duration) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + give_up_after;
+    loop {
+        let ready = match pool.get().await {
+            Ok(client) => client
+                .query_opt("SELECT to_regclass('public.worker_heartbeats')::text", &[])
+                .await
+                .ok()
+                .flatten()
+                .and_then(|row| row.get::<_, Option<String>>(0))
+                .is_some(),
+            Err(_) => false,
+        };
+        if ready {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!("the database schema did not appear within {give_up_after:?}");
+        }
+        tracing::info!("waiting for the database schema");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Checks that a connection can be taken and answers.
+pub async fn ping(pool: &Pool) -> Result<(), String> {
+    let client = pool.get().await.map_err(|e| pool_error_kind(&e))?;
+    client
+        .simple_query("SELECT 1")
+        .await
+        .map(|_| ())
+        .map_err(|_| "query failed".to_owned())
+}
+
+fn pool_error_kind(error: &deadpool_postgres::PoolError) -> String {
+    match error {
+        deadpool_postgres::PoolError::Timeout(_) => "timed out".to_owned(),
+        deadpool_postgres::PoolError::Backend(_) => "connection failed".to_owned(),
+        _ => "unavailable".to_owned(),
+    }
+}
+
+/// Publishes the pool's size and idle connections as gauges.
+pub fn record_pool_gauges(pool: &Pool) {
+    let status = pool.status();
+    metrics::gauge!(crate::telemetry::DB_POOL_CONNECTIONS, "state" => "in_use")
+        .set((status.size.saturating_sub(status.available)) as f64);
+    metrics::gauge!(crate::telemetry::DB_POOL_CONNECTIONS, "state" => "idle")
+        .set(status.available as f64);
+    metrics::gauge!(crate::telemetry::DB_POOL_MAX_CONNECTIONS).set(status.max_size as f64);
+}

@@ -1,0 +1,12 @@
+//! Code shared by the UpTime API and worker: configuration, database and
+//! Redis access, the domain model and the network target policy.
+
+pub mod config;
+pub mod db;
+pub mod model;
+pub mod redis;
+pub mod target_policy;
+pub mod telemetry;
+
+/// The version both binaries report.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,143 @@
+//! Notification channels: where incident events are delivered.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The kind of receiver a channel delivers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelType {
+    Webhook,
+    Slack,
+    Discord,
+    Teams,
+    Telegram,
+}
+
+impl ChannelType {
+    /// Every channel type.
+    pub const ALL: [ChannelType; 5] = [
+        ChannelType::Webhook,
+        ChannelType::Slack,
+        ChannelType::Discord,
+        ChannelType::Teams,
+        ChannelType::Telegram,
+    ];
+
+    /// The name used in JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelType::Webhook => "webhook",
+            ChannelType::Slack => "slack",
+            ChannelType::Discord => "discord",
+            ChannelType::Teams => "teams",
+            ChannelType::Telegram => "telegram",
+        }
+    }
+}
+
+impl FromStr for ChannelType {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or(())
+    }
+}
+
+/// Where and how a channel delivers; stored as the `config` JSON column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bot_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_id: Option<String>,
+}
+
+/// A stored channel. The signing secret is never part of it; it is shown once
+/// when a webhook channel is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: ChannelType,
+    pub target: ChannelTarget,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Columns selected by [`Channel::from_row`].
+pub const CHANNEL_COLUMNS: &str =
+    "id, name, type, config, enabled, disabled_reason, created_at, updated_at";
+
+impl Channel {
+    /// Builds a channel from a row selected with [`CHANNEL_COLUMNS`].
+    pub fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        let kind: String = row.try_get("type")?;
+        let config: serde_json::Value = row.try_get("config")?;
+        Ok(Channel {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            kind: kind.parse().unwrap_or(ChannelType::Webhook),
+            target: serde_json::from_value(config).unwrap_or(ChannelTarget {
+                url: None,
+                bot_token: None,
+                chat_id: None,
+            }),
+            enabled: row.try_get("enabled")?,
+            disabled_reason: row.try_get("disabled_reason")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    /// The public JSON form: credentials inside a Telegram bot token are masked.
+    pub fn to_public_json(&self) -> serde_json::Value {
+        let mut target = self.target.clone();
+        target.bot_token = target.bot_token.as_deref().map(mask_bot_token);
+        let mut value = serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "type": self.kind,
+            "enabled": self.enabled,
+            "disabledReason": self.disabled_reason,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+        });
+        if let (Some(map), Ok(serde_json::Value::Object(extra))) =
+            (value.as_object_mut(), serde_json::to_value(&target))
+        {
+            map.extend(extra);
+        }
+        value
+    }
+}
+
+/// Prefix of webhook signing secrets (as in the Standard Webhooks specification).
+pub const SIGNING_SECRET_PREFIX: &str = "whsec_";
+
+/// A new webhook signing secret: the prefix and 32 random bytes in base64.
+pub fn generate_signing_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!(
+        "{SIGNING_SECRET_PREFIX}{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
+/// Keeps the bot id of a Telegram token and hides its secret part.
+pub fn mask_bot_token(token: &str) -> String {
+    match token.split_once(':') {
+        Some((bot, _)) => format!("{bot}:***"),
+        None => "***".to_owned(),
+    }
+}
