@@ -13,6 +13,15 @@ async fn main() -> ExitCode {
         }
     };
     shared::telemetry::init_tracing(&config);
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        return match shared::db::migrate(&config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("uptime-api: {error:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     tracing::info!(
         port = config.app_port,
         database = %config.database_url_redacted(),

@@ -129,7 +129,6 @@ impl ConfigError {
 
 /// Every variable as text, exactly as envy finds it.
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 struct RawEnv {
     app_env: Option<String>,
     app_port: Option<String>,

@@ -140,13 +140,19 @@ impl Fields {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             match item {
-                Value::String(s) if !s.trim().is_empty() && s.trim().chars().count() <= max_len => {
+                Value::String(s)
+                    if !s.trim().is_empty()
+                        && s.trim().chars().count() <= max_len
+                        && !s.chars().any(char::is_control) =>
+                {
                     out.push(s.trim().to_owned());
                 }
                 _ => {
                     self.error(
                         name,
-                        format!("every entry must be a non-empty string of at most {max_len} characters"),
+                        format!(
+                            "every entry must be a non-empty string of at most {max_len} characters without control characters"
+                        ),
                     );
                     return None;
                 }
@@ -179,6 +185,23 @@ impl Fields {
         } else {
             Err(ApiError::Validation(self.errors))
         }
+    }
+}
+
+/// Longest free-text query parameter accepted.
+const MAX_QUERY_TEXT: usize = 500;
+
+/// Rejects free-text query parameters the database cannot take (NUL) or that
+/// are unreasonably long.
+pub fn check_query_text(name: &str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(text) if text.contains('\0') || text.chars().count() > MAX_QUERY_TEXT => {
+            Err(ApiError::bad_request(
+                "invalid_query",
+                format!("{name} must be at most {MAX_QUERY_TEXT} characters without NUL"),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

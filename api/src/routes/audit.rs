@@ -8,6 +8,7 @@ use shared::model::{AuditEntry, Scope};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::input;
 use crate::pagination::{self, Page};
 use crate::startup::AppState;
 
@@ -45,6 +46,14 @@ async fn list(
                 "from must not be after to",
             ));
         }
+    }
+    for (name, value) in [
+        ("entityType", &query.entity_type),
+        ("entityId", &query.entity_id),
+        ("actor", &query.actor),
+        ("action", &query.action),
+    ] {
+        input::check_query_text(name, value.as_deref())?;
     }
     let client = state.db.get().await?;
     let statement = client

@@ -261,6 +261,8 @@ async fn list(
             )
         })?;
     }
+    input::check_query_text("search", query.search.as_deref())?;
+    input::check_query_text("tag", query.tag.as_deref())?;
     let search = query.search.as_deref().map(|s| {
         format!(
             "%{}%",

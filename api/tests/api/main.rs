@@ -1,1 +1,13 @@
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+//! The API test suite: real PostgreSQL and Redis, the server in-process.
 
+mod api_keys;
+mod audit;
+mod auth;
+mod bad_input;
+mod channels;
+mod health;
+mod helpers;
+mod monitors;
+mod process;
+mod validation;
