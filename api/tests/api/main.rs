@@ -8,6 +8,7 @@ mod bad_input;
 mod channels;
 mod health;
 mod helpers;
+mod migrations;
 mod monitors;
 mod process;
 mod validation;
