@@ -135,22 +135,12 @@ async fn key_listing_is_paginated() {
     for _ in 0..5 {
         app.create_key(&["read"]).await;
     }
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/api-keys?limit=2&cursor={c}"),
-            None => "/api/v1/api-keys?limit=2".to_owned(),
-        };
-        let page: Value = app.get(&path).await.json().await.unwrap();
-        for item in page["items"].as_array().unwrap() {
-            seen.push(item["id"].as_str().unwrap().to_owned());
-        }
-        match page["nextCursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => break,
-        }
-    }
+    let seen: Vec<String> = app
+        .collect_pages("/api/v1/api-keys?limit=2")
+        .await
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(seen.len(), 5);
     let mut unique = seen.clone();
     unique.dedup();

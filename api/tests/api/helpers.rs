@@ -274,6 +274,27 @@ impl TestApp {
         json["key"].as_str().expect("key").to_owned()
     }
 
+    /// Follows `nextCursor` from `base` to the last page and returns every item.
+    pub async fn collect_pages(&self, base: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let separator = if base.contains('?') { '&' } else { '?' };
+            let path = match &cursor {
+                Some(c) => format!("{base}{separator}cursor={c}"),
+                None => base.to_owned(),
+            };
+            let response = self.get(&path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            let page: Value = response.json().await.unwrap();
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
     /// Audit rows, oldest first, straight from the database.
     pub async fn audit_rows(&self) -> Vec<tokio_postgres::Row> {
         self.db

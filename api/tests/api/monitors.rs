@@ -87,26 +87,6 @@ async fn each_type_is_created_with_its_own_fields_and_defaults() {
     assert_eq!(paused["status"], "paused");
 }
 
-async fn collect_pages(app: &crate::helpers::TestApp, base: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let path = match &cursor {
-            Some(c) => format!("{base}{separator}cursor={c}"),
-            None => base.to_owned(),
-        };
-        let response = app.get(&path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        let page: Value = response.json().await.unwrap();
-        items.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["nextCursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return items,
-        }
-    }
-}
-
 #[tokio::test]
 async fn listing_paginates_with_cursors_and_filters() {
     let app = spawn_app().await;
@@ -123,53 +103,51 @@ async fn listing_paginates_with_cursors_and_filters() {
         }))
         .await;
     }
-    let all = collect_pages(&app, "/api/v1/monitors?limit=3").await;
+    let all = app.collect_pages("/api/v1/monitors?limit=3").await;
     let names: Vec<&str> = all.iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert_eq!(names.len(), 7);
     assert_eq!(names[0], "Service 0", "oldest first");
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?type=tcp").await.len(),
+        app.collect_pages("/api/v1/monitors?type=tcp").await.len(),
         3
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?enabled=false")
+        app.collect_pages("/api/v1/monitors?enabled=false")
             .await
             .len(),
         1
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?status=paused")
+        app.collect_pages("/api/v1/monitors?status=paused")
             .await
             .len(),
         1
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?status=unknown&type=http")
+        app.collect_pages("/api/v1/monitors?status=unknown&type=http")
             .await
             .len(),
         3
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?tag=edge").await.len(),
+        app.collect_pages("/api/v1/monitors?tag=edge").await.len(),
         2
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?search=service%205")
+        app.collect_pages("/api/v1/monitors?search=service%205")
             .await
             .len(),
         1
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?search=100%25_")
+        app.collect_pages("/api/v1/monitors?search=100%25_")
             .await
             .len(),
         1,
         "wildcards are literal"
     );
     assert_eq!(
-        collect_pages(&app, "/api/v1/monitors?search=%25")
-            .await
-            .len(),
+        app.collect_pages("/api/v1/monitors?search=%25").await.len(),
         1
     );
     let first: Value = app.get("/api/v1/monitors").await.json().await.unwrap();
@@ -350,7 +328,9 @@ async fn results_are_listed_latest_first_with_timings() {
         json!({"dnsMs": 1.25, "connectMs": 2.5, "tlsMs": 3.75, "ttfbMs": 10.0, "totalMs": 20.5})
     );
     assert_eq!(items[0]["statusCode"], 200);
-    let all = collect_pages(&app, &format!("/api/v1/monitors/{id}/results?limit=2")).await;
+    let all = app
+        .collect_pages(&format!("/api/v1/monitors/{id}/results?limit=2"))
+        .await;
     assert_eq!(all.len(), 5);
     let slots: Vec<&str> = all.iter().map(|r| r["slotTs"].as_str().unwrap()).collect();
     let mut sorted = slots.clone();
