@@ -10,7 +10,6 @@ use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
 use shared::config::Config;
 use shared::model::api_key::hash_key;
-use shared::redis::Keys;
 
 use crate::error::ApiError;
 use crate::{middleware, routes};
@@ -20,7 +19,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: deadpool_postgres::Pool,
     pub redis: deadpool_redis::Pool,
-    pub keys: Keys,
     /// SHA-256 of UPTIME_BOOTSTRAP_API_KEY; the raw key is not kept here.
     pub bootstrap_key_hash: [u8; 32],
 }
@@ -47,7 +45,6 @@ impl Application {
         let state = web::Data::new(AppState {
             db: shared::db::build_pool(&config)?,
             redis: shared::redis::build_pool(&config)?,
-            keys: Keys::new(config.redis_key_prefix.clone()),
             bootstrap_key_hash: hash_key(config.bootstrap_api_key.expose()),
             config: Arc::new(config),
         });
