@@ -34,6 +34,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("{0}")]
     Unavailable(&'static str),
+    #[error("{0}")]
+    TooManyRequests(&'static str),
     /// The request ran past API_WRITE_TIMEOUT_SECONDS; carries the request id
     /// because this answer is built outside the request.
     #[error("the request took longer than the server allows and was abandoned")]
@@ -79,6 +81,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::TooManyRequests(_) => "rate_limited",
             ApiError::DeadlineExceeded(_) => "timeout",
             ApiError::Internal(_) => "internal_error",
         }
@@ -105,6 +108,7 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) | ApiError::DeadlineExceeded(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -117,6 +121,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::Unauthorized(_) => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::TooManyRequests(_) => {
+                response.insert_header(("Retry-After", "1"));
             }
             ApiError::DeadlineExceeded(request_id) => {
                 response.insert_header(("X-Request-Id", request_id.as_str()));
@@ -131,6 +138,13 @@ impl ResponseError for ApiError {
                 _ => None,
             },
         })
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(error: redis::RedisError) -> Self {
+        tracing::warn!(%error, "Redis request failed");
+        ApiError::Unavailable("the schedule (Redis) is unavailable; retry shortly")
     }
 }
 

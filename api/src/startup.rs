@@ -8,8 +8,11 @@ use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpServer};
 use anyhow::Context;
+use shared::check::{Engine, EngineOptions};
 use shared::config::Config;
 use shared::model::api_key::hash_key;
+use shared::redis::Keys;
+use shared::schedule::Schedule;
 
 use crate::error::ApiError;
 use crate::{middleware, routes};
@@ -21,7 +24,16 @@ pub struct AppState {
     pub redis: deadpool_redis::Pool,
     /// SHA-256 of UPTIME_BOOTSTRAP_API_KEY; the raw key is not kept here.
     pub bootstrap_key_hash: [u8; 32],
+    /// The check schedule the workers claim from.
+    pub schedule: Schedule,
+    /// The check engine behind `/ping-endpoint`.
+    pub engine: Arc<Engine>,
+    /// Bounds concurrent `/ping-endpoint` checks.
+    pub ping_slots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most `/ping-endpoint` checks running at once; more are answered 429.
+const PING_CONCURRENCY: usize = 8;
 
 /// A bound, ready-to-run API server.
 pub struct Application {
@@ -40,12 +52,26 @@ impl Application {
 
     /// Builds the server on an existing listener (migrations already applied).
     pub fn build_with_listener(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let engine = Engine::new(EngineOptions::from_config(&config))?;
+        Self::build_with_engine(config, listener, engine)
+    }
+
+    /// Builds the server with a given check engine (tests trust their own
+    /// certificates or name servers through it).
+    pub fn build_with_engine(
+        config: Config,
+        listener: TcpListener,
+        engine: Arc<Engine>,
+    ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         shared::telemetry::prometheus();
         let state = web::Data::new(AppState {
             db: shared::db::build_pool(&config)?,
             redis: shared::redis::build_pool(&config)?,
             bootstrap_key_hash: hash_key(config.bootstrap_api_key.expose()),
+            schedule: Schedule::new(&Keys::new(config.redis_key_prefix.clone()), 0),
+            engine,
+            ping_slots: Arc::new(tokio::sync::Semaphore::new(PING_CONCURRENCY)),
             config: Arc::new(config),
         });
         let config = Arc::clone(&state.config);

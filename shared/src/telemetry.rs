@@ -19,6 +19,45 @@ pub const DB_POOL_MAX_CONNECTIONS: &str = "uptime_db_pool_max_connections";
 pub const REDIS_POOL_CONNECTIONS: &str = "uptime_redis_pool_connections";
 /// Build information; the value is always 1.
 pub const BUILD_INFO: &str = "uptime_build_info";
+/// Checks run, by monitor type and outcome (up, down, degraded).
+pub const CHECKS_TOTAL: &str = "uptime_checks_total";
+/// Check phase durations, by monitor type and phase (dns, connect, tls, ttfb, total).
+pub const CHECK_DURATION_SECONDS: &str = "uptime_check_duration_seconds";
+/// Claim time minus slot time, by the Redis clock.
+pub const SCHEDULING_LATENESS_SECONDS: &str = "uptime_scheduling_lateness_seconds";
+/// Expired leases reaped and made due again.
+pub const LEASES_RECLAIMED_TOTAL: &str = "uptime_leases_reclaimed_total";
+/// Acknowledgements refused because the lease was no longer ours.
+pub const LEASES_LOST_TOTAL: &str = "uptime_leases_lost_total";
+/// Checks running on this worker.
+pub const CHECKS_IN_FLIGHT: &str = "uptime_worker_checks_in_flight";
+/// Checks claimed but not started on this worker.
+pub const CHECKS_QUEUED: &str = "uptime_worker_checks_queued";
+/// Results waiting to be written to Postgres.
+pub const RESULTS_BUFFERED: &str = "uptime_worker_results_buffered";
+/// Results written to Postgres (duplicates excluded).
+pub const RESULTS_WRITTEN_TOTAL: &str = "uptime_results_written_total";
+/// Failed attempts to write a batch of results.
+pub const RESULT_WRITE_ERRORS_TOTAL: &str = "uptime_result_write_errors_total";
+/// Incidents opened.
+pub const INCIDENTS_OPENED_TOTAL: &str = "uptime_incidents_opened_total";
+/// Incidents resolved.
+pub const INCIDENTS_RESOLVED_TOTAL: &str = "uptime_incidents_resolved_total";
+/// Whether a monitor's last check on this worker was up (1), degraded (0.5) or down (0).
+pub const MONITOR_UP: &str = "uptime_monitor_up";
+/// Total duration of a monitor's last check on this worker.
+pub const MONITOR_LATENCY_SECONDS: &str = "uptime_monitor_latency_seconds";
+/// Schedule rebuilds from Postgres after Redis lost it.
+pub const SCHEDULE_REBUILDS_TOTAL: &str = "uptime_schedule_rebuilds_total";
+/// Schedule differences repaired by reconciliation, by kind (upserted, removed).
+pub const SCHEDULE_REPAIRS_TOTAL: &str = "uptime_schedule_repairs_total";
+/// Schedule updates from the API that failed (reconciliation repairs them).
+pub const SCHEDULE_UPDATE_ERRORS_TOTAL: &str = "uptime_schedule_update_errors_total";
+
+/// Per-monitor gauges not updated for this long are dropped from /metrics,
+/// so a worker stops exporting monitors that another worker now checks or
+/// that were deleted.
+const GAUGE_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Latency buckets in seconds for request histograms.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -41,6 +80,10 @@ pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
         let builder = PrometheusBuilder::new()
+            .idle_timeout(
+                metrics_util::MetricKindMask::GAUGE,
+                Some(GAUGE_IDLE_TIMEOUT),
+            )
             .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let handle = match builder.install_recorder() {
@@ -64,4 +107,39 @@ fn describe() {
     metrics::describe_gauge!(DB_POOL_MAX_CONNECTIONS, "PostgreSQL pool maximum size");
     metrics::describe_gauge!(REDIS_POOL_CONNECTIONS, "Redis pool connections by state");
     metrics::describe_gauge!(BUILD_INFO, "Build information");
+    metrics::describe_counter!(CHECKS_TOTAL, "Checks run by type and outcome");
+    metrics::describe_histogram!(
+        CHECK_DURATION_SECONDS,
+        metrics::Unit::Seconds,
+        "Check phase durations by type and phase"
+    );
+    metrics::describe_histogram!(
+        SCHEDULING_LATENESS_SECONDS,
+        metrics::Unit::Seconds,
+        "Claim time minus slot time"
+    );
+    metrics::describe_counter!(LEASES_RECLAIMED_TOTAL, "Expired leases made due again");
+    metrics::describe_counter!(
+        LEASES_LOST_TOTAL,
+        "Acknowledgements of leases no longer held"
+    );
+    metrics::describe_gauge!(CHECKS_IN_FLIGHT, "Checks running");
+    metrics::describe_gauge!(CHECKS_QUEUED, "Checks claimed but not started");
+    metrics::describe_gauge!(RESULTS_BUFFERED, "Results waiting to be written");
+    metrics::describe_counter!(RESULTS_WRITTEN_TOTAL, "Results written");
+    metrics::describe_counter!(RESULT_WRITE_ERRORS_TOTAL, "Failed result batch writes");
+    metrics::describe_counter!(INCIDENTS_OPENED_TOTAL, "Incidents opened");
+    metrics::describe_counter!(INCIDENTS_RESOLVED_TOTAL, "Incidents resolved");
+    metrics::describe_gauge!(
+        MONITOR_UP,
+        "Last check state per monitor (1 up, 0.5 degraded, 0 down)"
+    );
+    metrics::describe_gauge!(
+        MONITOR_LATENCY_SECONDS,
+        metrics::Unit::Seconds,
+        "Total duration of the last check per monitor"
+    );
+    metrics::describe_counter!(SCHEDULE_REBUILDS_TOTAL, "Schedule rebuilds from Postgres");
+    metrics::describe_counter!(SCHEDULE_REPAIRS_TOTAL, "Schedule differences repaired");
+    metrics::describe_counter!(SCHEDULE_UPDATE_ERRORS_TOTAL, "Failed schedule updates");
 }

@@ -226,21 +226,7 @@ pub fn merge_patch(target: &mut Value, patch: Value) {
     }
 }
 
-/// Whether `host` is a syntactically valid DNS name.
-pub fn is_valid_hostname(host: &str) -> bool {
-    let host = host.strip_suffix('.').unwrap_or(host);
-    !host.is_empty()
-        && host.len() <= 253
-        && host.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-}
+pub use shared::check::{is_valid_hostname, split_host_port};
 
 #[cfg(test)]
 mod tests {
@@ -252,15 +238,5 @@ mod tests {
         let mut doc = json!({"a": 1, "b": {"c": 2, "d": 3}});
         merge_patch(&mut doc, json!({"a": 5, "b": {"c": null}, "e": [1]}));
         assert_eq!(doc, json!({"a": 5, "b": {"d": 3}, "e": [1]}));
-    }
-
-    #[test]
-    fn hostnames_are_checked_label_by_label() {
-        assert!(is_valid_hostname("example.com"));
-        assert!(is_valid_hostname("a-b.example.com."));
-        assert!(!is_valid_hostname("-bad.example.com"));
-        assert!(!is_valid_hostname("bad..example"));
-        assert!(!is_valid_hostname("spaces are bad"));
-        assert!(!is_valid_hostname(""));
     }
 }

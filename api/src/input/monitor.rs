@@ -13,7 +13,7 @@ use shared::model::{MonitorSpec, MonitorType};
 use shared::target_policy;
 use uuid::Uuid;
 
-use super::{is_valid_hostname, Fields};
+use super::{is_valid_hostname, split_host_port, Fields};
 use crate::error::ApiError;
 
 /// HTTP methods a monitor may use.
@@ -401,36 +401,4 @@ fn tls_target_host(fields: &mut Fields, target: &str) -> Option<String> {
         );
     }
     host
-}
-
-/// Splits `host:port` (IPv6 in brackets); the host must be a name or address.
-pub fn split_host_port(target: &str) -> Option<(String, u16)> {
-    if let Ok(addr) = target.parse::<SocketAddr>() {
-        return (addr.port() != 0).then(|| (addr.ip().to_string(), addr.port()));
-    }
-    let (host, port) = target.rsplit_once(':')?;
-    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
-    is_valid_hostname(host).then(|| (host.to_owned(), port))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_port_accepts_names_and_addresses() {
-        assert_eq!(
-            split_host_port("db.example.com:5432"),
-            Some(("db.example.com".into(), 5432))
-        );
-        assert_eq!(
-            split_host_port("[2001:db8::1]:443"),
-            Some(("2001:db8::1".into(), 443))
-        );
-        assert_eq!(split_host_port("1.2.3.4:80"), Some(("1.2.3.4".into(), 80)));
-        assert_eq!(split_host_port("example.com"), None);
-        assert_eq!(split_host_port("example.com:0"), None);
-        assert_eq!(split_host_port("example.com:99999"), None);
-        assert_eq!(split_host_port("http://x:80"), None);
-    }
 }

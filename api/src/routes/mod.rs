@@ -3,9 +3,12 @@
 pub mod api_keys;
 pub mod audit;
 pub mod channels;
+pub mod checks;
 pub mod health;
+pub mod incidents;
 pub mod metrics;
 pub mod monitors;
+pub mod workers;
 
 use actix_web::web;
 
@@ -13,11 +16,14 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     metrics::configure(cfg);
+    checks::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(monitors::configure)
             .configure(channels::configure)
             .configure(api_keys::configure)
-            .configure(audit::configure),
+            .configure(audit::configure)
+            .configure(incidents::configure)
+            .configure(workers::configure),
     );
 }

@@ -12,6 +12,7 @@ use shared::model::monitor::MONITOR_COLUMNS;
 use shared::model::{
     CheckResult, Incident, Monitor, MonitorSpec, MonitorStatus, MonitorType, Scope,
 };
+use shared::schedule::Entry;
 use uuid::Uuid;
 
 use crate::audit::{self, Change, RequestMeta};
@@ -35,9 +36,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::delete().to(delete)),
     )
     .service(web::resource("/monitors/{id}/pause").route(web::post().to(pause)))
+    .service(
+        web::resource("/monitors/{id}/check-now").route(web::post().to(super::checks::check_now)),
+    )
     .service(web::resource("/monitors/{id}/resume").route(web::post().to(resume)))
     .service(web::resource("/monitors/{id}/results").route(web::get().to(results)))
     .service(web::resource("/monitors/{id}/incidents").route(web::get().to(incidents)));
+}
+
+/// How long the API waits for Redis when mirroring a schedule change.
+const SCHEDULE_SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Mirrors a monitor into the Redis schedule right after its change is
+/// committed, so workers see it within one poll: enabled monitors are
+/// (re)scheduled (`due_now` for new and resumed ones), others removed. A
+/// failure is logged and counted; the workers' periodic reconciliation
+/// repairs the difference from Postgres.
+pub(crate) async fn sync_schedule(state: &AppState, monitor: &Monitor, due_now: bool) {
+    let update = async {
+        if monitor.spec.enabled {
+            let entry = Entry {
+                id: monitor.id,
+                interval_seconds: monitor.spec.interval_seconds,
+                timeout_seconds: monitor.spec.timeout_seconds,
+            };
+            state.schedule.upsert(&state.redis, &entry, due_now).await
+        } else {
+            state.schedule.remove(&state.redis, monitor.id).await
+        }
+    };
+    let failure = match tokio::time::timeout(SCHEDULE_SYNC_TIMEOUT, update).await {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => "timed out".to_owned(),
+    };
+    metrics::counter!(shared::telemetry::SCHEDULE_UPDATE_ERRORS_TOTAL).increment(1);
+    tracing::warn!(
+        monitor_id = %monitor.id,
+        error = %failure,
+        "schedule update failed; reconciliation will repair it"
+    );
 }
 
 fn rules(state: &AppState) -> Rules {
@@ -72,7 +110,7 @@ async fn fetch(
     }
 }
 
-async fn fetch_existing(
+pub(crate) async fn fetch_existing(
     client: &impl GenericClient,
     id: Uuid,
     lock: bool,
@@ -216,6 +254,7 @@ async fn create(
     )
     .await?;
     tx.commit().await?;
+    sync_schedule(&state, &monitor, true).await;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/monitors/{id}")))
         .json(monitor))
@@ -349,6 +388,7 @@ async fn update(
     )
     .await?;
     tx.commit().await?;
+    sync_schedule(state, &after, !before.spec.enabled).await;
     Ok(after)
 }
 
@@ -430,6 +470,9 @@ async fn delete(
     )
     .await?;
     tx.commit().await?;
+    let mut removed = before;
+    removed.spec.enabled = false;
+    sync_schedule(&state, &removed, false).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -474,6 +517,7 @@ async fn set_enabled(
     )
     .await?;
     tx.commit().await?;
+    sync_schedule(state, &after, enabled).await;
     Ok(after)
 }
 

@@ -12,4 +12,7 @@ pub use audit::AuditEntry;
 pub use channel::{Channel, ChannelType};
 pub use check_result::{CheckResult, CheckStatus, Timings};
 pub use incident::Incident;
-pub use monitor::{Monitor, MonitorSpec, MonitorStatus, MonitorType};
+pub use monitor::{
+    DnsRecordType, ExpectedStatus, KeywordMode, Monitor, MonitorSpec, MonitorStatus, MonitorType,
+    MONITOR_COLUMNS,
+};

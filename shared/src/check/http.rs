@@ -1,0 +1,295 @@
+//! HTTP and keyword checks over hyper's connection API, HTTP/1.1 or HTTP/2
+//! (ALPN), with redirects followed hop by hop under the target policy.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, HOST, LOCATION, USER_AGENT};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{Map, Value};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+
+use super::net::{certificate_reason, Net};
+use super::{add, ms, snippet, Budget, Failure, Phase, Verdict, MAX_BODY_BYTES, MAX_REDIRECTS};
+use crate::model::check_result::BODY_SNIPPET_MAX_BYTES;
+use crate::model::{ExpectedStatus, KeywordMode, MonitorSpec, MonitorType, Timings};
+
+/// The User-Agent sent with every check.
+const AGENT: &str = concat!("UpTime/", env!("CARGO_PKG_VERSION"), " (+monitoring)");
+
+pub(crate) async fn check(
+    net: &Net,
+    spec: &MonitorSpec,
+    budget: &Budget,
+    timings: &mut Timings,
+    details: &mut Map<String, Value>,
+) -> Result<Verdict, Failure> {
+    let mut url = url::Url::parse(&spec.target)
+        .map_err(|e| Failure::new(Phase::Connect, format!("invalid URL: {e}")))?;
+    let mut method = Method::from_bytes(spec.method.as_deref().unwrap_or("GET").as_bytes())
+        .map_err(|_| Failure::new(Phase::Connect, "invalid HTTP method"))?;
+    let mut body = spec.body.clone();
+    let follow = spec.follow_redirects.unwrap_or(false);
+    let keyword = spec.kind == MonitorType::Keyword;
+    let limit = if keyword { MAX_BODY_BYTES } else { 64 * 1024 };
+    let mut hops = 0usize;
+    let (response, bytes, truncated) = loop {
+        let (response, bytes, truncated) = exchange(
+            net,
+            &url,
+            &method,
+            spec,
+            body.as_deref(),
+            limit,
+            budget,
+            timings,
+            details,
+        )
+        .await?;
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match location {
+            Some(location) if follow && status.is_redirection() && hops < MAX_REDIRECTS => {
+                url = url.join(&location).map_err(|e| {
+                    Failure::new(Phase::Ttfb, format!("redirect to an invalid location: {e}"))
+                })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(Failure::new(
+                        Phase::Ttfb,
+                        format!("redirect to an unsupported scheme: {}", url.scheme()),
+                    ));
+                }
+                hops += 1;
+                if status == StatusCode::SEE_OTHER
+                    || (matches!(status, StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND)
+                        && method == Method::POST)
+                {
+                    method = Method::GET;
+                    body = None;
+                }
+            }
+            Some(_) if follow && status.is_redirection() => {
+                return Err(Failure::new(
+                    Phase::Ttfb,
+                    format!("too many redirects (more than {MAX_REDIRECTS})"),
+                ));
+            }
+            _ => break (response, bytes, truncated),
+        }
+    };
+    if hops > 0 {
+        details.insert("redirects".to_owned(), Value::from(hops));
+        details.insert("finalUrl".to_owned(), Value::String(url.to_string()));
+    }
+    details.insert("bodyBytes".to_owned(), Value::from(bytes.len()));
+    if truncated {
+        details.insert("bodyTruncated".to_owned(), Value::Bool(true));
+    }
+    let code = response.status().as_u16();
+    let mut verdict = Verdict::up();
+    verdict.status_code = Some(code);
+    verdict.body_snippet = snippet(&bytes, BODY_SNIPPET_MAX_BYTES);
+    let expected = spec.expected_status.clone().unwrap_or_default();
+    if !expected.matches(code) {
+        verdict.status = crate::model::CheckStatus::Down;
+        verdict.error = Some(format!(
+            "unexpected status {code} (expected {})",
+            describe(&expected)
+        ));
+        return Ok(verdict);
+    }
+    if keyword {
+        if let Some(word) = spec.keyword.as_deref() {
+            let found = contains(&bytes, word, spec.keyword_case_sensitive.unwrap_or(true));
+            let mode = spec.keyword_mode.unwrap_or(KeywordMode::Contains);
+            details.insert("keywordFound".to_owned(), Value::Bool(found));
+            match (mode, found) {
+                (KeywordMode::Contains, false) => {
+                    verdict.status = crate::model::CheckStatus::Down;
+                    verdict.error = Some(format!("keyword {word:?} not found in the body"));
+                }
+                (KeywordMode::NotContains, true) => {
+                    verdict.status = crate::model::CheckStatus::Down;
+                    verdict.error = Some(format!("keyword {word:?} found in the body"));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(verdict)
+}
+
+fn describe(expected: &ExpectedStatus) -> String {
+    expected.to_string()
+}
+
+fn contains(body: &[u8], word: &str, case_sensitive: bool) -> bool {
+    let text = String::from_utf8_lossy(body);
+    if case_sensitive {
+        text.contains(word)
+    } else {
+        text.to_lowercase().contains(&word.to_lowercase())
+    }
+}
+
+/// One request/response over a fresh connection; returns the response head,
+/// the body read (up to `limit`) and whether it was cut.
+#[allow(clippy::too_many_arguments)]
+async fn exchange(
+    net: &Net,
+    url: &url::Url,
+    method: &Method,
+    spec: &MonitorSpec,
+    body: Option<&str>,
+    limit: usize,
+    budget: &Budget,
+    timings: &mut Timings,
+    details: &mut Map<String, Value>,
+) -> Result<(Response<()>, Vec<u8>, bool), Failure> {
+    let host = url
+        .host_str()
+        .ok_or_else(|| Failure::new(Phase::Connect, "URL has no host"))?
+        .to_owned();
+    let https = match url.scheme() {
+        "https" => true,
+        "http" => false,
+        other => {
+            return Err(Failure::new(
+                Phase::Connect,
+                format!("unsupported scheme {other}"),
+            ))
+        }
+    };
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| Failure::new(Phase::Connect, "URL has no port"))?;
+    let stream = net.connect(&host, port, budget, timings).await?;
+    if let Ok(peer) = stream.peer_addr() {
+        details.insert("remoteAddr".to_owned(), Value::String(peer.to_string()));
+    }
+    let authority = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.clone(),
+    };
+    let request = build_request(url, method, spec, body, &authority)?;
+    if https {
+        let (tls, error) = net
+            .tls(stream, &host, &[b"h2", b"http/1.1"], budget, timings)
+            .await?;
+        if let Some(error) = error {
+            return Err(Failure::new(
+                Phase::Tls,
+                format!("tls: {}", certificate_reason(&error)),
+            ));
+        }
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+        send(tls, request, h2, limit, budget, timings, details).await
+    } else {
+        send(stream, request, false, limit, budget, timings, details).await
+    }
+}
+
+fn build_request(
+    url: &url::Url,
+    method: &Method,
+    spec: &MonitorSpec,
+    body: Option<&str>,
+    authority: &str,
+) -> Result<Request<Full<Bytes>>, Failure> {
+    let invalid = |what: &str| Failure::new(Phase::Connect, format!("invalid request: {what}"));
+    let mut builder = Request::builder().method(method.clone()).uri(url.as_str());
+    let headers = builder
+        .headers_mut()
+        .ok_or_else(|| invalid("request head"))?;
+    headers.insert(
+        HOST,
+        HeaderValue::from_str(authority).map_err(|_| invalid("host"))?,
+    );
+    headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+    for (name, value) in spec.headers.iter().flatten() {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("header name"))?;
+        let value = HeaderValue::from_str(value).map_err(|_| invalid("header value"))?;
+        headers.insert(name, value);
+    }
+    let payload = Bytes::from(body.unwrap_or_default().to_owned());
+    if body.is_some() {
+        headers.insert(CONTENT_LENGTH, HeaderValue::from(payload.len()));
+    }
+    builder
+        .body(Full::new(payload))
+        .map_err(|e| invalid(&e.to_string()))
+}
+
+async fn send<S>(
+    io: S,
+    mut request: Request<Full<Bytes>>,
+    h2: bool,
+    limit: usize,
+    budget: &Budget,
+    timings: &mut Timings,
+    details: &mut Map<String, Value>,
+) -> Result<(Response<()>, Vec<u8>, bool), Failure>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(io);
+    let started = Instant::now();
+    let response = if h2 {
+        details.insert("httpVersion".to_owned(), Value::String("HTTP/2".to_owned()));
+        // HTTP/2 carries the authority in the URI; no Host header.
+        request.headers_mut().remove(HOST);
+        let (mut sender, connection) = budget
+            .run(
+                Phase::Ttfb,
+                hyper::client::conn::http2::handshake(TokioExecutor::new(), io),
+            )
+            .await?;
+        tokio::spawn(connection);
+        budget.run(Phase::Ttfb, sender.send_request(request)).await
+    } else {
+        details.insert(
+            "httpVersion".to_owned(),
+            Value::String("HTTP/1.1".to_owned()),
+        );
+        // HTTP/1.1 sends the path; the authority goes in Host.
+        let path = request
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        *request.uri_mut() = path
+            .parse()
+            .map_err(|_| Failure::new(Phase::Connect, "invalid request path"))?;
+        let (mut sender, connection) = budget
+            .run(Phase::Ttfb, hyper::client::conn::http1::handshake(io))
+            .await?;
+        tokio::spawn(connection);
+        budget.run(Phase::Ttfb, sender.send_request(request)).await
+    };
+    add(&mut timings.ttfb_ms, ms(started.elapsed()));
+    let response = response?;
+    let (parts, mut body) = response.into_parts();
+    let mut bytes = Vec::new();
+    let mut truncated = false;
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame?;
+            if let Some(data) = frame.data_ref() {
+                let take = data.len().min(limit - bytes.len());
+                bytes.extend_from_slice(&data[..take]);
+                if bytes.len() >= limit {
+                    truncated = true;
+                    break;
+                }
+            }
+        }
+        Ok::<(), hyper::Error>(())
+    };
+    budget.run(Phase::Body, read).await?;
+    Ok((Response::from_parts(parts, ()), bytes, truncated))
+}

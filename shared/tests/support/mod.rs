@@ -1,0 +1,317 @@
+//! Local targets for check tests: an HTTP/HTTPS server (HTTP/1.1 and
+//! HTTP/2), certificates made on the spot, and a small DNS responder.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// A certificate authority made for one test.
+pub struct TestCa {
+    pub cert: CertificateDer<'static>,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+/// A certificate chain and key a test server presents.
+#[derive(Clone)]
+pub struct ServerCert {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: Arc<PrivateKeyDer<'static>>,
+}
+
+fn ymd(date: chrono::NaiveDate) -> (i32, u8, u8) {
+    use chrono::Datelike;
+    (date.year(), date.month() as u8, date.day() as u8)
+}
+
+impl TestCa {
+    pub fn new() -> Self {
+        Self::named("UpTime Test CA")
+    }
+
+    /// A CA with its own common name (issuer lookup is by name).
+    pub fn named(name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Self {
+            cert: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A leaf for `names`, valid from yesterday until `days` from now
+    /// (negative = already expired).
+    pub fn leaf(&self, names: &[&str], days: i64) -> ServerCert {
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name = DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, names[0]);
+        let today = chrono::Utc::now().date_naive();
+        let (by, bm, bd) = ymd(today - chrono::Duration::days(if days < 0 { 400 } else { 1 }));
+        let (ay, am, ad) = ymd(today + chrono::Duration::days(days));
+        params.not_before = date_time_ymd(by, bm, bd);
+        params.not_after = date_time_ymd(ay, am, ad);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        ServerCert {
+            chain: vec![cert.der().clone(), self.cert.clone()],
+            key: Arc::new(PrivatePkcs8KeyDer::from(key.serialize_der()).into()),
+        }
+    }
+}
+
+/// A self-signed certificate nobody trusts.
+pub fn untrusted(names: &[&str]) -> ServerCert {
+    TestCa::named("Unknown Stranger CA").leaf(names, 365)
+}
+
+/// Requests seen by a test server.
+#[derive(Debug, Default)]
+pub struct Hits {
+    pub count: AtomicUsize,
+}
+
+impl Hits {
+    pub fn get(&self) -> usize {
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
+/// Starts the test HTTP server (HTTPS when `cert` is given) on 127.0.0.1.
+///
+/// Routes: `/ok` (200 "hello world"), `/status/{code}`, `/slow/{ms}`,
+/// `/redirect?to=URL` (302), `/echo` (the method, the `x-probe` header and
+/// the body), `/big` (2 MiB of "a" then "needle").
+pub async fn http_server(cert: Option<ServerCert>) -> (SocketAddr, Arc<Hits>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(Hits::default());
+    let acceptor = cert.map(|cert| {
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(cert.chain.clone(), cert.key.clone_key())
+        .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        tokio_rustls::TlsAcceptor::from(Arc::new(config))
+    });
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    counter.count.fetch_add(1, Ordering::SeqCst);
+                    route(req)
+                });
+                let builder = Builder::new(TokioExecutor::new());
+                match acceptor {
+                    Some(acceptor) => {
+                        if let Ok(tls) = acceptor.accept(stream).await {
+                            let _ = builder.serve_connection(TokioIo::new(tls), service).await;
+                        }
+                    }
+                    None => {
+                        let _ = builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, hits)
+}
+
+async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let reply = |code: u16, body: String| {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = StatusCode::from_u16(code).unwrap();
+        response
+    };
+    if path == "/ok" {
+        return Ok(reply(200, "hello world".to_owned()));
+    }
+    if let Some(code) = path.strip_prefix("/status/") {
+        let code: u16 = code.parse().unwrap_or(500);
+        return Ok(reply(code, format!("status {code}")));
+    }
+    if let Some(ms) = path.strip_prefix("/slow/") {
+        let ms: u64 = ms.parse().unwrap_or(1000);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        return Ok(reply(200, "slow hello".to_owned()));
+    }
+    if path == "/redirect" {
+        let to = query.strip_prefix("to=").unwrap_or("/ok").to_owned();
+        let mut response = reply(302, String::new());
+        response
+            .headers_mut()
+            .insert("location", to.parse().unwrap());
+        return Ok(response);
+    }
+    if path == "/echo" {
+        let method = req.method().to_string();
+        let probe = req
+            .headers()
+            .get("x-probe")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        return Ok(reply(
+            200,
+            format!("{method} {probe} {}", String::from_utf8_lossy(&body)),
+        ));
+    }
+    if path == "/big" {
+        let mut body = "a".repeat(2 * 1024 * 1024);
+        body.push_str("needle");
+        return Ok(reply(200, body));
+    }
+    Ok(reply(404, "not found".to_owned()))
+}
+
+/// A TCP listener that accepts and then says nothing (TLS handshakes hang).
+pub async fn silent_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+/// A loopback port nothing listens on.
+pub async fn closed_port() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    addr
+}
+
+/// Starts a DNS responder on 127.0.0.1 (UDP) with fixed answers:
+/// `good.test` A 127.0.0.1, `multi.test` A 10.0.0.1 and 10.0.0.2,
+/// `alias.test` CNAME good.test, `mail.test` MX 10 mx1.mail.test,
+/// `txt.test` TXT "v=spf1 -all", `ns.test` NS ns1.test, `servfail.test`
+/// SERVFAIL, `slow.test` never answered, anything else NXDOMAIN.
+pub async fn dns_server() -> SocketAddr {
+    use hickory_resolver::proto::op::{Message, ResponseCode};
+    use hickory_resolver::proto::rr::rdata::{A, CNAME, MX, NS, TXT};
+    use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(request) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let Some(query) = request.queries.first().cloned() else {
+                continue;
+            };
+            let name = query.name().to_ascii().to_ascii_lowercase();
+            if name == "slow.test." {
+                continue;
+            }
+            let mut response = Message::response(request.metadata.id, request.metadata.op_code);
+            response.metadata.recursion_desired = request.metadata.recursion_desired;
+            response.metadata.recursion_available = true;
+            response.metadata.authoritative = true;
+            response.add_queries(request.queries.iter().cloned());
+            let owner = query.name().clone();
+            let record = |data: RData| Record::from_rdata(owner.clone(), 60, data);
+            let qtype = query.query_type();
+            match (name.as_str(), qtype) {
+                ("good.test.", RecordType::A) => {
+                    response.add_answer(record(RData::A(A::new(127, 0, 0, 1))));
+                }
+                ("multi.test.", RecordType::A) => {
+                    response.add_answer(record(RData::A(A::new(10, 0, 0, 1))));
+                    response.add_answer(record(RData::A(A::new(10, 0, 0, 2))));
+                }
+                ("alias.test.", RecordType::CNAME) => {
+                    response.add_answer(record(RData::CNAME(CNAME(
+                        Name::from_ascii("good.test.").unwrap(),
+                    ))));
+                }
+                ("mail.test.", RecordType::MX) => {
+                    response.add_answer(record(RData::MX(MX::new(
+                        10,
+                        Name::from_ascii("mx1.mail.test.").unwrap(),
+                    ))));
+                }
+                ("txt.test.", RecordType::TXT) => {
+                    response
+                        .add_answer(record(RData::TXT(TXT::new(vec!["v=spf1 -all".to_owned()]))));
+                }
+                ("ns.test.", RecordType::NS) => {
+                    response.add_answer(record(RData::NS(NS(
+                        Name::from_ascii("ns1.test.").unwrap()
+                    ))));
+                }
+                ("servfail.test.", _) => {
+                    response.metadata.response_code = ResponseCode::ServFail;
+                }
+                (
+                    "good.test." | "multi.test." | "alias.test." | "mail.test." | "txt.test."
+                    | "ns.test.",
+                    _,
+                ) => {}
+                _ => {
+                    response.metadata.response_code = ResponseCode::NXDomain;
+                }
+            }
+            if let Ok(bytes) = response.to_vec() {
+                let _ = socket.send_to(&bytes, peer).await;
+            }
+        }
+    });
+    addr
+}

@@ -1,0 +1,166 @@
+//! Background duties of every worker: rebuilding the schedule when Redis
+//! lost it, reconciling it with Postgres, keeping result partitions ahead,
+//! and listening for wake-ups.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool as PgPool;
+use deadpool_redis::Pool as RedisPool;
+use futures_util::StreamExt;
+use shared::schedule::{self, Schedule};
+use shared::telemetry as t;
+use tokio::sync::{watch, Notify};
+
+use crate::runner::Stats;
+
+/// How often one worker (under a lock) compares the schedule with Postgres.
+pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(120);
+/// How often a worker checks that result partitions exist ahead.
+const PARTITION_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Rebuilds the schedule whenever `needed` fires and the epoch is missing;
+/// reconciles every [`RECONCILE_INTERVAL`] when this worker wins the lock.
+pub async fn run(
+    db: PgPool,
+    redis: RedisPool,
+    schedule: Schedule,
+    worker_id: String,
+    needed: Arc<Notify>,
+    stats: Arc<Stats>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut reconcile = tokio::time::interval(RECONCILE_INTERVAL);
+    reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut partitions = tokio::time::interval(PARTITION_INTERVAL);
+    loop {
+        tokio::select! {
+            () = needed.notified() => {
+                match rebuild_if_missing(&db, &redis, &schedule, &worker_id).await {
+                    Ok(true) => {
+                        stats.rebuilds.fetch_add(1, Ordering::Relaxed);
+                        metrics::counter!(t::SCHEDULE_REBUILDS_TOTAL).increment(1);
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(error = format!("{error:#}"), "schedule rebuild failed"),
+                }
+            }
+            _ = reconcile.tick() => {
+                if let Err(error) = reconcile_once(&db, &redis, &schedule, &worker_id).await {
+                    tracing::warn!(error = format!("{error:#}"), "schedule reconciliation failed");
+                }
+            }
+            _ = partitions.tick() => {
+                if let Err(error) = ensure_partitions(&db).await {
+                    tracing::warn!(error = format!("{error:#}"), "creating result partitions failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Rebuilds the schedule from Postgres if the epoch is missing and this
+/// worker wins the rebuild lock. True when it rebuilt.
+pub async fn rebuild_if_missing(
+    db: &PgPool,
+    redis: &RedisPool,
+    schedule: &Schedule,
+    worker_id: &str,
+) -> anyhow::Result<bool> {
+    if schedule.epoch_present(redis).await? {
+        return Ok(false);
+    }
+    if !schedule.try_lock_rebuild(redis, worker_id).await? {
+        return Ok(false);
+    }
+    let client = db.get().await?;
+    let entries = schedule::load_entries(&client).await?;
+    schedule.rebuild(redis, &entries).await?;
+    tracing::info!(
+        monitors = entries.len(),
+        "rebuilt the schedule from Postgres"
+    );
+    Ok(true)
+}
+
+/// Reconciles the schedule with Postgres if no worker did within the interval.
+pub async fn reconcile_once(
+    db: &PgPool,
+    redis: &RedisPool,
+    schedule: &Schedule,
+    worker_id: &str,
+) -> anyhow::Result<()> {
+    let lock_for = RECONCILE_INTERVAL.saturating_sub(Duration::from_secs(5));
+    if !schedule
+        .try_lock_reconcile(redis, worker_id, lock_for)
+        .await?
+    {
+        return Ok(());
+    }
+    let client = db.get().await?;
+    let entries = schedule::load_entries(&client).await?;
+    let repairs = schedule.reconcile(redis, &entries).await?;
+    if repairs.upserted > 0 || repairs.removed > 0 {
+        tracing::info!(
+            upserted = repairs.upserted,
+            removed = repairs.removed,
+            "reconciled the schedule"
+        );
+    }
+    metrics::counter!(t::SCHEDULE_REPAIRS_TOTAL, "kind" => "upserted")
+        .increment(repairs.upserted as u64);
+    metrics::counter!(t::SCHEDULE_REPAIRS_TOTAL, "kind" => "removed")
+        .increment(repairs.removed as u64);
+    Ok(())
+}
+
+/// Creates the daily result partitions for yesterday through a week ahead.
+pub async fn ensure_partitions(db: &PgPool) -> anyhow::Result<()> {
+    let client = db.get().await?;
+    client
+        .execute(
+            "SELECT uptime_ensure_check_result_partitions(\
+                 (now() AT TIME ZONE 'UTC')::date - 1, (now() AT TIME ZONE 'UTC')::date + 7)",
+            &[],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Subscribes to the wake channel and notifies the claim loop on each
+/// message; reconnects with backoff while Redis is away.
+pub async fn wake_listener(
+    redis_url: String,
+    channel: String,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut retry = Duration::from_millis(200);
+    loop {
+        let session = async {
+            let client = redis::Client::open(redis_url.as_str())?;
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            let mut messages = pubsub.on_message();
+            while messages.next().await.is_some() {
+                wake.notify_one();
+            }
+            Ok::<(), redis::RedisError>(())
+        };
+        tokio::select! {
+            outcome = session => {
+                if let Err(error) = outcome {
+                    tracing::debug!(error = %error, "wake subscription lost");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(retry) => {}
+            _ = stop.changed() => return,
+        }
+        retry = (retry * 2).min(Duration::from_secs(5));
+    }
+}

@@ -1,0 +1,351 @@
+//! Writing check results, monitor state and incidents to Postgres.
+//!
+//! The slot is the fencing token. A result is inserted with ON CONFLICT DO
+//! NOTHING on (monitor_id, slot_ts); only a result that was really inserted
+//! may change the monitor, and only when its slot is newer than the
+//! monitor's `last_slot`; incidents (and their outbox rows) change only when
+//! that guarded update wins. A late or duplicate worker therefore cannot
+//! write a second result or raise a second alert.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use serde_json::json;
+use shared::model::{CheckResult, CheckStatus};
+use uuid::Uuid;
+
+/// What one batch changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// Results inserted (not duplicates, monitor still exists).
+    pub inserted: usize,
+    /// Results that advanced their monitor's state.
+    pub applied: usize,
+    /// Incidents opened: (monitor, incident).
+    pub opened: Vec<(Uuid, Uuid)>,
+    /// Incidents resolved: (monitor, incident).
+    pub resolved: Vec<(Uuid, Uuid)>,
+}
+
+const INSERT_RESULTS: &str = "\
+INSERT INTO check_results (monitor_id, slot_ts, checked_at, worker_id, status, status_code, \
+    error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details) \
+SELECT r.* FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], \
+    $6::int4[], $7::text[], $8::float4[], $9::float4[], $10::float4[], $11::float4[], \
+    $12::float4[], $13::text[], $14::jsonb[]) \
+    AS r(monitor_id, slot_ts, checked_at, worker_id, status, status_code, error, dns_ms, \
+         connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details) \
+WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) \
+ON CONFLICT (monitor_id, slot_ts) DO NOTHING \
+RETURNING monitor_id, slot_ts";
+
+/// Advances the state of each monitor whose result slot is newer than its
+/// last one; returns the old and new status so transitions can be seen.
+const APPLY_STATE: &str = "\
+WITH r AS (
+    SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[])
+        AS r(id, slot, checked_at, status, error)
+), cur AS (
+    SELECT m.id, m.status AS old_status
+    FROM monitors m JOIN r ON r.id = m.id
+    WHERE m.enabled AND (m.last_slot IS NULL OR m.last_slot < r.slot)
+    FOR UPDATE OF m
+)
+UPDATE monitors m SET
+    last_slot = r.slot,
+    last_checked_at = r.checked_at,
+    consecutive_failures = CASE WHEN r.status = 'down' THEN m.consecutive_failures + 1 ELSE 0 END,
+    consecutive_successes = CASE WHEN r.status = 'down' THEN 0 ELSE m.consecutive_successes + 1 END,
+    failing_since = CASE WHEN r.status <> 'down' THEN NULL
+                         WHEN m.consecutive_failures = 0 OR m.failing_since IS NULL THEN r.checked_at
+                         ELSE m.failing_since END,
+    first_failure_error = CASE WHEN r.status <> 'down' THEN NULL
+                               WHEN m.consecutive_failures = 0 OR m.failing_since IS NULL THEN r.error
+                               ELSE m.first_failure_error END,
+    last_error = CASE WHEN r.status = 'up' THEN NULL ELSE r.error END,
+    status = CASE
+        WHEN r.status = 'down' THEN
+            CASE WHEN m.consecutive_failures + 1 >= m.failure_threshold THEN 'down' ELSE m.status END
+        WHEN m.status = 'down' AND m.consecutive_successes + 1 < m.recovery_threshold THEN 'down'
+        ELSE r.status END
+FROM r JOIN cur ON cur.id = r.id
+WHERE m.id = r.id
+RETURNING m.id, cur.old_status, m.status, m.consecutive_failures, m.failing_since,
+          m.first_failure_error, r.slot, r.checked_at, r.status AS result_status, r.error,
+          m.name, m.type, m.target";
+
+/// Writes a batch of results in one transaction and applies their effects.
+pub async fn write_batch(
+    client: &mut deadpool_postgres::Client,
+    results: &[CheckResult],
+) -> Result<Applied, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    let mut applied = Applied::default();
+    let inserted = insert_results(&tx, results).await?;
+    applied.inserted = inserted.len();
+
+    // Apply state in slot order; a monitor appears at most once per round so
+    // one UPDATE never sees two rows for the same monitor.
+    let mut pending: Vec<&CheckResult> = results
+        .iter()
+        .filter(|r| inserted.contains(&(r.monitor_id, r.slot_ts)))
+        .collect();
+    pending.sort_by_key(|r| r.slot_ts);
+    while !pending.is_empty() {
+        let mut seen = HashSet::new();
+        let (round, rest): (Vec<&CheckResult>, Vec<&CheckResult>) =
+            pending.into_iter().partition(|r| seen.insert(r.monitor_id));
+        pending = rest;
+        apply_round(&tx, &round, &mut applied).await?;
+    }
+    tx.commit().await?;
+    Ok(applied)
+}
+
+async fn insert_results(
+    tx: &deadpool_postgres::Transaction<'_>,
+    results: &[CheckResult],
+) -> Result<HashSet<(Uuid, DateTime<Utc>)>, tokio_postgres::Error> {
+    let col = |f: fn(&CheckResult) -> Option<f32>| results.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = results.iter().map(|r| r.monitor_id).collect();
+    let slots: Vec<DateTime<Utc>> = results.iter().map(|r| r.slot_ts).collect();
+    let checked: Vec<DateTime<Utc>> = results.iter().map(|r| r.checked_at).collect();
+    let workers: Vec<Option<String>> = results.iter().map(|r| r.worker_id.clone()).collect();
+    let statuses: Vec<&str> = results.iter().map(|r| r.status.as_str()).collect();
+    let codes: Vec<Option<i32>> = results.iter().map(|r| r.status_code).collect();
+    let errors: Vec<Option<String>> = results.iter().map(|r| r.error.clone()).collect();
+    let dns = col(|r| r.timings.dns_ms);
+    let connect = col(|r| r.timings.connect_ms);
+    let tls = col(|r| r.timings.tls_ms);
+    let ttfb = col(|r| r.timings.ttfb_ms);
+    let total: Vec<f32> = results.iter().map(|r| r.timings.total_ms).collect();
+    let snippets: Vec<Option<String>> = results.iter().map(|r| r.body_snippet.clone()).collect();
+    let details: Vec<Option<serde_json::Value>> =
+        results.iter().map(|r| r.details.clone()).collect();
+    let statement = tx.prepare_cached(INSERT_RESULTS).await?;
+    let rows = tx
+        .query(
+            &statement,
+            &[
+                &ids, &slots, &checked, &workers, &statuses, &codes, &errors, &dns, &connect, &tls,
+                &ttfb, &total, &snippets, &details,
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+async fn apply_round(
+    tx: &deadpool_postgres::Transaction<'_>,
+    round: &[&CheckResult],
+    applied: &mut Applied,
+) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<Uuid> = round.iter().map(|r| r.monitor_id).collect();
+    let slots: Vec<DateTime<Utc>> = round.iter().map(|r| r.slot_ts).collect();
+    let checked: Vec<DateTime<Utc>> = round.iter().map(|r| r.checked_at).collect();
+    let statuses: Vec<&str> = round.iter().map(|r| r.status.as_str()).collect();
+    let errors: Vec<Option<String>> = round.iter().map(|r| r.error.clone()).collect();
+    let statement = tx.prepare_cached(APPLY_STATE).await?;
+    let rows = tx
+        .query(&statement, &[&ids, &slots, &checked, &statuses, &errors])
+        .await?;
+    applied.applied += rows.len();
+    let by_id: HashMap<Uuid, &CheckResult> = round.iter().map(|r| (r.monitor_id, *r)).collect();
+    for row in &rows {
+        let id: Uuid = row.try_get("id")?;
+        let old: String = row.try_get("old_status")?;
+        let new: String = row.try_get("status")?;
+        let result_status: String = row.try_get("result_status")?;
+        let Some(result) = by_id.get(&id) else {
+            continue;
+        };
+        let monitor = json!({
+            "id": id,
+            "name": row.try_get::<_, String>("name")?,
+            "type": row.try_get::<_, String>("type")?,
+            "target": row.try_get::<_, String>("target")?,
+        });
+        if old != "down" && new == "down" {
+            if let Some(incident) = open_incident(tx, row, &monitor, result).await? {
+                applied.opened.push((id, incident));
+            }
+        } else if old == "down" && new != "down" {
+            if let Some(incident) = resolve_incident(tx, id, &monitor, result).await? {
+                applied.resolved.push((id, incident));
+            }
+        } else if new == "down" && result_status == "down" {
+            let statement = tx
+                .prepare_cached(
+                    "UPDATE incidents SET last_error = $2, failure_count = failure_count + 1 \
+                     WHERE monitor_id = $1 AND resolved_at IS NULL",
+                )
+                .await?;
+            tx.execute(&statement, &[&id, &result.error]).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn open_incident(
+    tx: &deadpool_postgres::Transaction<'_>,
+    row: &tokio_postgres::Row,
+    monitor: &serde_json::Value,
+    result: &CheckResult,
+) -> Result<Option<Uuid>, tokio_postgres::Error> {
+    let monitor_id: Uuid = row.try_get("id")?;
+    let failing_since: Option<DateTime<Utc>> = row.try_get("failing_since")?;
+    let first_error: Option<String> = row.try_get("first_failure_error")?;
+    let failures: i32 = row.try_get("consecutive_failures")?;
+    let statement = tx
+        .prepare_cached(
+            "INSERT INTO incidents (id, monitor_id, started_at, first_error, last_error, \
+                 failure_count, opened_slot) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (monitor_id) WHERE resolved_at IS NULL DO NOTHING \
+             RETURNING id, started_at",
+        )
+        .await?;
+    let id = Uuid::now_v7();
+    let started = failing_since.unwrap_or(result.checked_at);
+    let rows = tx
+        .query(
+            &statement,
+            &[
+                &id,
+                &monitor_id,
+                &started,
+                &first_error,
+                &result.error,
+                &failures,
+                &result.slot_ts,
+            ],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let incident = json!({
+        "id": id,
+        "startedAt": started,
+        "resolvedAt": null,
+        "durationSeconds": (result.checked_at - started).num_seconds().max(0),
+        "failureCount": failures,
+        "firstError": first_error,
+        "lastError": result.error,
+    });
+    enqueue(
+        tx,
+        monitor_id,
+        id,
+        "incident.opened",
+        monitor,
+        &incident,
+        result,
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+async fn resolve_incident(
+    tx: &deadpool_postgres::Transaction<'_>,
+    monitor_id: Uuid,
+    monitor: &serde_json::Value,
+    result: &CheckResult,
+) -> Result<Option<Uuid>, tokio_postgres::Error> {
+    let statement = tx
+        .prepare_cached(
+            "UPDATE incidents SET resolved_at = $2, resolved_slot = $3 \
+             WHERE monitor_id = $1 AND resolved_at IS NULL \
+             RETURNING id, started_at, first_error, last_error, failure_count",
+        )
+        .await?;
+    let rows = tx
+        .query(
+            &statement,
+            &[&monitor_id, &result.checked_at, &result.slot_ts],
+        )
+        .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let id: Uuid = row.try_get("id")?;
+    let started: DateTime<Utc> = row.try_get("started_at")?;
+    let incident = json!({
+        "id": id,
+        "startedAt": started,
+        "resolvedAt": result.checked_at,
+        "durationSeconds": (result.checked_at - started).num_seconds().max(0),
+        "failureCount": row.try_get::<_, i32>("failure_count")?,
+        "firstError": row.try_get::<_, Option<String>>("first_error")?,
+        "lastError": row.try_get::<_, Option<String>>("last_error")?,
+    });
+    enqueue(
+        tx,
+        monitor_id,
+        id,
+        "incident.resolved",
+        monitor,
+        &incident,
+        result,
+    )
+    .await?;
+    Ok(Some(id))
+}
+
+/// Writes one outbox row per enabled channel attached to the monitor, in the
+/// same transaction as the incident change (delivered by the notifier).
+async fn enqueue(
+    tx: &deadpool_postgres::Transaction<'_>,
+    monitor_id: Uuid,
+    incident_id: Uuid,
+    event_type: &str,
+    monitor: &serde_json::Value,
+    incident: &serde_json::Value,
+    result: &CheckResult,
+) -> Result<(), tokio_postgres::Error> {
+    let statement = tx
+        .prepare_cached(
+            "SELECT mc.channel_id FROM monitor_channels mc \
+             JOIN notification_channels c ON c.id = mc.channel_id \
+             WHERE mc.monitor_id = $1 AND c.enabled",
+        )
+        .await?;
+    let channels = tx.query(&statement, &[&monitor_id]).await?;
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO notification_events (id, channel_id, incident_id, event_type, payload) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (incident_id, channel_id, event_type) WHERE incident_id IS NOT NULL \
+             DO NOTHING",
+        )
+        .await?;
+    for channel in &channels {
+        let channel_id: Uuid = channel.try_get(0)?;
+        let event_id = Uuid::now_v7();
+        let payload = json!({
+            "type": event_type,
+            "id": event_id,
+            "timestamp": Utc::now(),
+            "monitor": monitor,
+            "incident": incident,
+            "check": result,
+        });
+        tx.execute(
+            &insert,
+            &[&event_id, &channel_id, &incident_id, &event_type, &payload],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// True when a status counts as a success for the thresholds.
+pub fn is_success(status: CheckStatus) -> bool {
+    status != CheckStatus::Down
+}

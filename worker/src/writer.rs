@@ -1,0 +1,161 @@
+//! The result writer: batches results from the checks and writes them to
+//! Postgres, keeping them (bounded) while Postgres is unreachable.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use shared::model::CheckResult;
+use shared::telemetry as t;
+use tokio::sync::mpsc;
+
+use crate::runner::Stats;
+use crate::store;
+
+/// Results held in memory at most; the claim loop stops claiming at 90 %.
+pub const BUFFER_CAPACITY: usize = 20_000;
+/// Largest batch written in one transaction.
+const MAX_BATCH: usize = 500;
+/// How long results wait to fill a batch.
+const BATCH_WINDOW: Duration = Duration::from_millis(20);
+/// Longest wait between write attempts while Postgres is failing.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// The channel the checks send results into.
+pub fn channel() -> (mpsc::Sender<CheckResult>, mpsc::Receiver<CheckResult>) {
+    mpsc::channel(BUFFER_CAPACITY)
+}
+
+/// Writes results until every sender is gone and the buffer is empty, or
+/// until `give_up` resolves while Postgres still refuses (shutdown).
+pub async fn run(
+    db: Pool,
+    mut results: mpsc::Receiver<CheckResult>,
+    stats: Arc<Stats>,
+    mut give_up: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut batch: Vec<CheckResult> = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if batch.is_empty() {
+            match results.recv().await {
+                Some(result) => batch.push(result),
+                None => return,
+            }
+        }
+        // Gather what arrives within the window, up to a full batch.
+        let window = tokio::time::sleep(BATCH_WINDOW);
+        tokio::pin!(window);
+        while batch.len() < MAX_BATCH {
+            tokio::select! {
+                biased;
+                received = results.recv() => match received {
+                    Some(result) => batch.push(result),
+                    None => break,
+                },
+                () = &mut window => break,
+            }
+        }
+        let mut retry = Duration::from_millis(100);
+        loop {
+            match write(&db, &batch).await {
+                Ok(()) => {
+                    stats.buffered.fetch_sub(batch.len(), Ordering::Relaxed);
+                    batch.clear();
+                    break;
+                }
+                Err(error) => {
+                    metrics::counter!(t::RESULT_WRITE_ERRORS_TOTAL).increment(1);
+                    tracing::warn!(
+                        error = %error,
+                        results = batch.len(),
+                        retry_in_ms = retry.as_millis() as u64,
+                        "writing results failed; keeping them and retrying"
+                    );
+                    if *give_up.borrow() {
+                        tracing::error!(
+                            results = batch.len(),
+                            "shutting down with unwritten results"
+                        );
+                        return;
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(retry) => {}
+                        _ = give_up.changed() => {}
+                    }
+                    retry = (retry * 2).min(MAX_RETRY);
+                    // Take more results meanwhile so the checks are not blocked.
+                    while batch.len() < MAX_BATCH {
+                        match results.try_recv() {
+                            Ok(result) => batch.push(result),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn write(db: &Pool, batch: &[CheckResult]) -> anyhow::Result<()> {
+    let mut client = tokio::time::timeout(Duration::from_secs(10), db.get())
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out waiting for a connection"))??;
+    let written = tokio::time::timeout(
+        Duration::from_secs(30),
+        store::write_batch(&mut client, batch),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("timed out writing results"))?;
+    let applied = match written {
+        Ok(applied) => applied,
+        Err(error) if is_rejected(&error) => {
+            // Postgres refused the data itself, not the connection: write the
+            // results one by one so a single bad row cannot block the rest.
+            tracing::error!(error = %error, "a batch was rejected; writing its results one by one");
+            let mut total = store::Applied::default();
+            for result in batch {
+                match store::write_batch(&mut client, std::slice::from_ref(result)).await {
+                    Ok(applied) => {
+                        total.inserted += applied.inserted;
+                        total.opened.extend(applied.opened);
+                        total.resolved.extend(applied.resolved);
+                    }
+                    Err(error) if is_rejected(&error) => {
+                        tracing::error!(
+                            error = %error,
+                            monitor_id = %result.monitor_id,
+                            slot = %result.slot_ts,
+                            "result rejected by Postgres; dropped"
+                        );
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            total
+        }
+        Err(error) => return Err(error.into()),
+    };
+    metrics::counter!(t::RESULTS_WRITTEN_TOTAL).increment(applied.inserted as u64);
+    metrics::counter!(t::INCIDENTS_OPENED_TOTAL).increment(applied.opened.len() as u64);
+    metrics::counter!(t::INCIDENTS_RESOLVED_TOTAL).increment(applied.resolved.len() as u64);
+    for (monitor, incident) in &applied.opened {
+        tracing::info!(monitor_id = %monitor, incident_id = %incident, "incident opened");
+    }
+    for (monitor, incident) in &applied.resolved {
+        tracing::info!(monitor_id = %monitor, incident_id = %incident, "incident resolved");
+    }
+    Ok(())
+}
+
+/// True when Postgres rejected the statement for its data (a constraint or
+/// type error), as opposed to a connection or availability problem.
+fn is_rejected(error: &tokio_postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| {
+        let code = db.code().code();
+        !(code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57")
+            || code.starts_with("40"))
+    })
+}
