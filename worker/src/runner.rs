@@ -234,13 +234,10 @@ impl Runner {
                     });
                 }
                 Some(_) | None if loaded.is_ok() => {
-                    // Deleted or paused meanwhile: acknowledging drops it
-                    // unless it is still scheduled (reconciliation decides).
+                    // Paused or deleted in Postgres (the source of truth):
+                    // drop it from the schedule.
                     started_any = true;
-                    let _ = self
-                        .schedule
-                        .ack(&self.redis, &self.worker_id, &claim)
-                        .await;
+                    let _ = self.schedule.remove(&self.redis, claim.monitor_id).await;
                 }
                 _ => {
                     let _ = self

@@ -456,6 +456,12 @@ async fn delete(
         .prepare_cached("DELETE FROM monitors WHERE id = $1")
         .await?;
     tx.execute(&statement, &[&id]).await?;
+    // check_results is partitioned and carries no foreign key: its rows go
+    // with the monitor here.
+    let statement = tx
+        .prepare_cached("DELETE FROM check_results WHERE monitor_id = $1")
+        .await?;
+    tx.execute(&statement, &[&id]).await?;
     audit::record(
         &tx,
         &caller,

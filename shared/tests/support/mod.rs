@@ -91,21 +91,36 @@ pub fn untrusted(names: &[&str]) -> ServerCert {
     TestCa::named("Unknown Stranger CA").leaf(names, 365)
 }
 
-/// Requests seen by a test server.
+/// Requests seen by a test server, and the switch of its `/flaky` route.
 #[derive(Debug, Default)]
 pub struct Hits {
     pub count: AtomicUsize,
+    /// Requests per path (without the query).
+    pub paths: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+    /// When true, `/flaky/...` answers 500.
+    pub failing: std::sync::atomic::AtomicBool,
 }
 
 impl Hits {
     pub fn get(&self) -> usize {
         self.count.load(Ordering::SeqCst)
     }
+
+    /// Requests seen for `path`.
+    pub fn path(&self, path: &str) -> usize {
+        self.paths.lock().unwrap().get(path).copied().unwrap_or(0)
+    }
+
+    /// Makes `/flaky/...` fail (true) or succeed (false).
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
 }
 
 /// Starts the test HTTP server (HTTPS when `cert` is given) on 127.0.0.1.
 ///
-/// Routes: `/ok` (200 "hello world"), `/status/{code}`, `/slow/{ms}`,
+/// Routes: `/ok[/...]` (200 "hello world"), `/flaky/...` (500 while
+/// failing is set), `/status/{code}`, `/slow/{ms}[/...]`,
 /// `/redirect?to=URL` (302), `/echo` (the method, the `x-probe` header and
 /// the body), `/big` (2 MiB of "a" then "needle").
 pub async fn http_server(cert: Option<ServerCert>) -> (SocketAddr, Arc<Hits>) {
@@ -133,9 +148,16 @@ pub async fn http_server(cert: Option<ServerCert>) -> (SocketAddr, Arc<Hits>) {
             let acceptor = acceptor.clone();
             let counter = counter.clone();
             tokio::spawn(async move {
-                let service = service_fn(move |req| {
+                let service = service_fn(move |req: Request<Incoming>| {
                     counter.count.fetch_add(1, Ordering::SeqCst);
-                    route(req)
+                    *counter
+                        .paths
+                        .lock()
+                        .unwrap()
+                        .entry(req.uri().path().to_owned())
+                        .or_default() += 1;
+                    let failing = counter.failing.load(Ordering::SeqCst);
+                    route(req, failing)
                 });
                 let builder = Builder::new(TokioExecutor::new());
                 match acceptor {
@@ -156,7 +178,7 @@ pub async fn http_server(cert: Option<ServerCert>) -> (SocketAddr, Arc<Hits>) {
     (addr, hits)
 }
 
-async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(req: Request<Incoming>, failing: bool) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
     let reply = |code: u16, body: String| {
@@ -164,15 +186,22 @@ async fn route(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallib
         *response.status_mut() = StatusCode::from_u16(code).unwrap();
         response
     };
-    if path == "/ok" {
+    if path == "/ok" || path.starts_with("/ok/") {
         return Ok(reply(200, "hello world".to_owned()));
+    }
+    if path.starts_with("/flaky/") {
+        return Ok(if failing {
+            reply(500, "failing".to_owned())
+        } else {
+            reply(200, "fine".to_owned())
+        });
     }
     if let Some(code) = path.strip_prefix("/status/") {
         let code: u16 = code.parse().unwrap_or(500);
         return Ok(reply(code, format!("status {code}")));
     }
     if let Some(ms) = path.strip_prefix("/slow/") {
-        let ms: u64 = ms.parse().unwrap_or(1000);
+        let ms: u64 = ms.split('/').next().unwrap_or("").parse().unwrap_or(1000);
         tokio::time::sleep(Duration::from_millis(ms)).await;
         return Ok(reply(200, "slow hello".to_owned()));
     }

@@ -1,0 +1,13 @@
+//! Worker tests against real Postgres and Redis and local targets: exactly
+//! one check per slot across workers, reclaiming leases of killed and
+//! paused workers, rebuilding a lost schedule, check-now, thresholds and
+//! incidents, shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../shared/tests/support/mod.rs"]
+mod support;
+
+mod helpers;
+mod incidents;
+mod processes;
+mod scheduling;
