@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod channels;
+mod checks;
 mod health;
 mod helpers;
 mod migrations;
