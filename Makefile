@@ -9,13 +9,14 @@ export UPTIME_BOOTSTRAP_API_KEY ?= dev_admin_key
 export TEST_DATABASE_URL ?= postgres://uptime:uptime@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help services run build migrate test check fmt clippy clean-test-dbs
+.PHONY: help services run build migrate test check fmt clippy clean-test-dbs bench
 
 help:
 	@echo "make run      start PostgreSQL/Redis if needed, then the API (:8008) and a worker (:8009)"
 	@echo "make test     run the whole test suite against real PostgreSQL and Redis"
 	@echo "make check    rustfmt check and clippy with warnings denied"
 	@echo "make migrate  apply database migrations"
+	@echo "make bench    load benchmark: 5,000 HTTP monitors at 5 s against a local target"
 
 services:
 	@scripts/services.sh
@@ -42,3 +43,10 @@ fmt:
 
 clean-test-dbs:
 	@scripts/clean-test-dbs.sh
+
+# Load benchmark of the check pipeline (see BENCHMARKS.md). Knobs:
+# BENCH_MONITORS, BENCH_INTERVAL, BENCH_SECONDS, BENCH_WARMUP, BENCH_WORKERS,
+# BENCH_CONCURRENCY.
+bench: services
+	$(CARGO) build --release --bin uptime-worker --example bench
+	target/release/examples/bench

@@ -498,3 +498,33 @@ async fn ping_is_a_plain_get_expecting_2xx() {
     assert_eq!(json["statusCode"], 200);
     assert!(json["timings"]["connectMs"].as_f64().unwrap() > 0.0);
 }
+
+#[tokio::test]
+async fn slow_keyword_tcp_and_dns_checks_are_degraded_over_their_threshold() {
+    let (addr, _) = http_server(None).await;
+    let mut keyword = spec(MonitorType::Keyword, format!("http://{addr}/slow/120"));
+    keyword.keyword = Some("slow hello".to_owned());
+    keyword.degraded_threshold_ms = Some(50);
+    let outcome = engine().check(&keyword).await;
+    assert_eq!(outcome.status, CheckStatus::Degraded, "{outcome:?}");
+
+    // A keyword check that never answers times out waiting for the first byte.
+    keyword.target = format!("http://{addr}/slow/4000");
+    keyword.timeout_seconds = 1;
+    let outcome = engine().check(&keyword).await;
+    assert_eq!(
+        error(&outcome),
+        "timeout during waiting for the first byte (check timeout 1000 ms)"
+    );
+
+    // Thresholds below what any real connect or query takes.
+    let mut tcp = spec(MonitorType::Tcp, addr.to_string());
+    tcp.degraded_threshold_ms = Some(0);
+    assert_eq!(engine().check(&tcp).await.status, CheckStatus::Degraded);
+    let server = dns_server().await;
+    let mut query = dns(server, "good.test", DnsRecordType::A);
+    query.degraded_threshold_ms = Some(0);
+    let outcome = engine().check(&query).await;
+    assert_eq!(outcome.status, CheckStatus::Degraded, "{outcome:?}");
+    assert!(error(&outcome).starts_with("slow: "));
+}

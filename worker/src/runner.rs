@@ -68,8 +68,10 @@ pub struct Runner {
     pub engine: Arc<Engine>,
     pub stats: Arc<Stats>,
     pub results: mpsc::Sender<CheckResult>,
-    /// Signalled by the wake subscription and by finished checks.
+    /// Signalled by the wake subscription (check-now, new monitors).
     pub wake: Arc<Notify>,
+    /// Signalled when a check finishes and frees a slot of concurrency.
+    freed: Notify,
     /// Signalled when the schedule must be rebuilt.
     pub rebuild: Arc<Notify>,
     /// Last known copy of each monitor, used while Postgres is unreachable.
@@ -100,6 +102,7 @@ impl Runner {
             stats,
             results,
             wake,
+            freed: Notify::new(),
             rebuild,
             cache: Mutex::new(HashMap::new()),
         })
@@ -186,9 +189,11 @@ impl Runner {
                 tokio::task::yield_now().await;
                 continue;
             }
+            let saturated = free == 0;
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
+                () = self.freed.notified(), if saturated => {}
                 _ = stop.changed() => {}
             }
         }
@@ -230,7 +235,7 @@ impl Runner {
                     tasks.spawn(async move {
                         runner.check(claim, monitor).await;
                         drop(permit);
-                        runner.wake.notify_one();
+                        runner.freed.notify_one();
                     });
                 }
                 Some(_) | None if loaded.is_ok() => {

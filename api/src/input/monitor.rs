@@ -39,13 +39,12 @@ const MAX_DNS_EXPECTED: usize = 20;
 const DEGRADED_THRESHOLD_RANGE: std::ops::RangeInclusive<u32> = 1..=300_000;
 const WARN_DAYS_RANGE: std::ops::RangeInclusive<u32> = 0..=365;
 
-const HTTP_FIELDS: [&str; 6] = [
+const HTTP_FIELDS: [&str; 5] = [
     "method",
     "headers",
     "body",
     "expectedStatus",
     "followRedirects",
-    "degradedThresholdMs",
 ];
 const KEYWORD_FIELDS: [&str; 3] = ["keyword", "keywordMode", "keywordCaseSensitive"];
 const DNS_FIELDS: [&str; 3] = ["dnsRecordType", "dnsExpected", "dnsResolver"];
@@ -128,6 +127,20 @@ pub async fn parse(body: Value, rules: &Rules) -> Result<MonitorSpec, ApiError> 
         tags,
         channel_ids,
     };
+
+    // Any check slower than this (total time) is degraded, not up.
+    spec.degraded_threshold_ms = fields.u32_in("degradedThresholdMs", DEGRADED_THRESHOLD_RANGE);
+    if let Some(ms) = spec.degraded_threshold_ms {
+        if u64::from(ms) >= u64::from(spec.timeout_seconds) * 1000 {
+            fields.error(
+                "degradedThresholdMs",
+                format!(
+                    "must be below the timeout ({} ms)",
+                    spec.timeout_seconds * 1000
+                ),
+            );
+        }
+    }
 
     // Which address the check connects to, checked against the policy below.
     let mut policy_host: Option<(&'static str, String)> = None;
@@ -245,18 +258,6 @@ fn parse_http_fields(fields: &mut Fields, spec: &mut MonitorSpec) {
         }),
     });
     spec.follow_redirects = Some(fields.bool("followRedirects").unwrap_or(false));
-    spec.degraded_threshold_ms = fields.u32_in("degradedThresholdMs", DEGRADED_THRESHOLD_RANGE);
-    if let Some(ms) = spec.degraded_threshold_ms {
-        if u64::from(ms) >= u64::from(spec.timeout_seconds) * 1000 {
-            fields.error(
-                "degradedThresholdMs",
-                format!(
-                    "must be below the timeout ({} ms)",
-                    spec.timeout_seconds * 1000
-                ),
-            );
-        }
-    }
     spec.method = Some(method);
 }
 
