@@ -24,6 +24,8 @@ use crate::writer::BUFFER_CAPACITY;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Shortest pause between claims when work is due soon, so claims batch.
 const MIN_PAUSE: Duration = Duration::from_millis(5);
+/// Extra attempts at an acknowledgement after a Redis error.
+const ACK_RETRIES: u32 = 3;
 /// How long a Redis or Postgres call of the loop may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -342,11 +344,7 @@ impl Runner {
             tracing::error!(monitor_id = %monitor.id, "result writer is gone; result dropped");
         }
         self.stats.checks.fetch_add(1, Ordering::Relaxed);
-        match self
-            .schedule
-            .ack(&self.redis, &self.worker_id, &claim)
-            .await
-        {
+        match self.ack(&claim).await {
             Ok(AckOutcome::LeaseLost) => {
                 metrics::counter!(t::LEASES_LOST_TOTAL).increment(1);
                 tracing::info!(monitor_id = %monitor.id, slot = claim.slot_ms, "lease lost before the acknowledgement");
@@ -360,6 +358,22 @@ impl Runner {
         }
         if let Ok(mut in_flight) = self.stats.in_flight.lock() {
             in_flight.remove(&monitor.id);
+        }
+    }
+
+    /// Acknowledges a claim, retrying briefly on Redis errors (the lease
+    /// leaves time for that).
+    async fn ack(&self, claim: &Claim) -> Result<AckOutcome, redis::RedisError> {
+        let mut attempt = 0;
+        loop {
+            match self.schedule.ack(&self.redis, &self.worker_id, claim).await {
+                Err(error) if attempt < ACK_RETRIES => {
+                    attempt += 1;
+                    tracing::debug!(error = %error, attempt, "acknowledgement failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                outcome => return outcome,
+            }
         }
     }
 

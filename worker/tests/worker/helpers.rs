@@ -20,8 +20,14 @@ use uuid::Uuid;
 
 pub use crate::support::Hits;
 
+/// Worker tests measure timing (slots one second apart, leases of a few
+/// seconds); they run one at a time so they don't starve each other of the
+/// two CPUs.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// One test's world.
 pub struct Bed {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
     pub db_name: String,
     pub db: tokio_postgres::Client,
     pub redis: deadpool_redis::Pool,
@@ -100,12 +106,14 @@ impl Drop for Process {
 
 impl Bed {
     pub async fn new() -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         let db_name = fresh_database().await;
         let config = test_config(&db_name, &[]);
         let (target, hits) = crate::support::http_server(None).await;
         let redis = shared::redis::build_pool(&config).expect("redis pool");
         let prefix = config.redis_key_prefix.clone();
         Self {
+            _turn: turn,
             db: shared::testing::connect(&db_name).await,
             schedule: Schedule::new(&Keys::new(prefix.clone()), 0),
             db_name,

@@ -7,6 +7,7 @@
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
 
+mod faults;
 mod helpers;
 mod incidents;
 mod processes;
