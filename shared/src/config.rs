@@ -95,6 +95,10 @@ pub struct Config {
     pub webhook_signing_secret: Option<Secret>,
     pub webhook_timeout: Duration,
     pub webhook_max_retries: u32,
+    /// First retry delay of a failed delivery (WEBHOOK_RETRY_BASE_SECONDS).
+    pub webhook_retry_base: Duration,
+    /// Base URL of the Telegram Bot API (TELEGRAM_API_URL).
+    pub telegram_api_url: String,
     pub shutdown_timeout: Duration,
     pub api_read_header_timeout: Duration,
     pub api_write_timeout: Duration,
@@ -148,6 +152,8 @@ struct RawEnv {
     webhook_signing_secret: Option<String>,
     webhook_timeout_seconds: Option<String>,
     webhook_max_retries: Option<String>,
+    webhook_retry_base_seconds: Option<String>,
+    telegram_api_url: Option<String>,
     shutdown_timeout_seconds: Option<String>,
     api_read_header_timeout_seconds: Option<String>,
     api_write_timeout_seconds: Option<String>,
@@ -222,6 +228,21 @@ impl Config {
                 &redis_url,
                 true,
                 "expected a redis:// or rediss:// URL with a host",
+            ));
+        }
+
+        let telegram_api_url = non_empty(&raw.telegram_api_url)
+            .unwrap_or("https://api.telegram.org")
+            .trim_end_matches('/')
+            .to_owned();
+        if !url::Url::parse(&telegram_api_url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        {
+            return Err(ConfigError::new(
+                "TELEGRAM_API_URL",
+                &telegram_api_url,
+                false,
+                "expected an http(s) URL such as https://api.telegram.org",
             ));
         }
 
@@ -360,6 +381,13 @@ impl Config {
                 3,
                 0..=10,
             )?,
+            webhook_retry_base: seconds(
+                "WEBHOOK_RETRY_BASE_SECONDS",
+                &raw.webhook_retry_base_seconds,
+                2,
+                1..=3600,
+            )?,
+            telegram_api_url,
             shutdown_timeout: seconds(
                 "SHUTDOWN_TIMEOUT_SECONDS",
                 &raw.shutdown_timeout_seconds,

@@ -5,6 +5,7 @@ pub mod check;
 pub mod config;
 pub mod db;
 pub mod model;
+pub mod notify;
 pub mod redis;
 pub mod schedule;
 pub mod target_policy;

@@ -54,6 +54,15 @@ pub const SCHEDULE_REPAIRS_TOTAL: &str = "uptime_schedule_repairs_total";
 /// Schedule updates from the API that failed (reconciliation repairs them).
 pub const SCHEDULE_UPDATE_ERRORS_TOTAL: &str = "uptime_schedule_update_errors_total";
 
+/// Notification deliveries by channel type and outcome (delivered, retry, failed, ...).
+pub const NOTIFICATIONS_TOTAL: &str = "uptime_notifications_total";
+/// Duration of one delivery attempt, by channel type.
+pub const NOTIFICATION_ATTEMPT_SECONDS: &str = "uptime_notification_attempt_duration_seconds";
+/// Notification events waiting to be delivered.
+pub const OUTBOX_PENDING: &str = "uptime_outbox_pending_events";
+/// Age of the oldest pending notification event.
+pub const OUTBOX_OLDEST_PENDING_SECONDS: &str = "uptime_outbox_oldest_pending_age_seconds";
+
 /// Per-monitor gauges not updated for this long are dropped from /metrics,
 /// so a worker stops exporting monitors that another worker now checks or
 /// that were deleted.
@@ -142,4 +151,19 @@ fn describe() {
     metrics::describe_counter!(SCHEDULE_REBUILDS_TOTAL, "Schedule rebuilds from Postgres");
     metrics::describe_counter!(SCHEDULE_REPAIRS_TOTAL, "Schedule differences repaired");
     metrics::describe_counter!(SCHEDULE_UPDATE_ERRORS_TOTAL, "Failed schedule updates");
+    metrics::describe_counter!(
+        NOTIFICATIONS_TOTAL,
+        "Notification attempts by channel type and outcome"
+    );
+    metrics::describe_histogram!(
+        NOTIFICATION_ATTEMPT_SECONDS,
+        metrics::Unit::Seconds,
+        "Duration of one delivery attempt"
+    );
+    metrics::describe_gauge!(OUTBOX_PENDING, "Notification events waiting for delivery");
+    metrics::describe_gauge!(
+        OUTBOX_OLDEST_PENDING_SECONDS,
+        metrics::Unit::Seconds,
+        "Age of the oldest pending notification event"
+    );
 }

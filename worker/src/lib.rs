@@ -6,6 +6,7 @@
 
 pub mod heartbeat;
 pub mod maintenance;
+pub mod notifier;
 pub mod runner;
 pub mod store;
 pub mod writer;
@@ -99,6 +100,12 @@ pub async fn run_until(
         stats.clone(),
         stop_rx.clone(),
     ));
+    let notifications = tokio::spawn(notifier::run(
+        db.clone(),
+        config.clone(),
+        identity.worker_id.clone(),
+        stop_rx.clone(),
+    ));
     let listener = tokio::spawn(maintenance::wake_listener(
         config.redis_url.expose().to_owned(),
         schedule.wake_channel().to_owned(),
@@ -135,7 +142,7 @@ pub async fn run_until(
         let _ = give_up_tx.send(true);
         tracing::error!("results still unwritten at the shutdown deadline");
     }
-    let _ = tokio::join!(beats, duties, listener);
+    let _ = tokio::join!(beats, duties, listener, notifications);
     heartbeat::remove(&db, &redis, &config.redis_key_prefix, &identity).await;
     server_handle.stop(true).await;
     let _ = server_task.await;

@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde_json::json;
-use shared::model::{CheckResult, CheckStatus};
+use shared::model::CheckResult;
+use shared::notify;
 use uuid::Uuid;
 
 /// What one batch changed.
@@ -176,6 +177,17 @@ async fn apply_round(
             if let Some(incident) = resolve_incident(tx, id, &monitor, result).await? {
                 applied.resolved.push((id, incident));
             }
+        } else if old != "degraded" && new == "degraded" {
+            enqueue(
+                tx,
+                id,
+                None,
+                notify::MONITOR_DEGRADED,
+                &monitor,
+                &serde_json::Value::Null,
+                result,
+            )
+            .await?;
         } else if new == "down" && result_status == "down" {
             let statement = tx
                 .prepare_cached(
@@ -239,8 +251,8 @@ async fn open_incident(
     enqueue(
         tx,
         monitor_id,
-        id,
-        "incident.opened",
+        Some(id),
+        notify::INCIDENT_OPENED,
         monitor,
         &incident,
         result,
@@ -285,8 +297,8 @@ async fn resolve_incident(
     enqueue(
         tx,
         monitor_id,
-        id,
-        "incident.resolved",
+        Some(id),
+        notify::INCIDENT_RESOLVED,
         monitor,
         &incident,
         result,
@@ -295,12 +307,17 @@ async fn resolve_incident(
     Ok(Some(id))
 }
 
-/// Writes one outbox row per enabled channel attached to the monitor, in the
-/// same transaction as the incident change (delivered by the notifier).
+/// Writes one outbox row per enabled channel attached to the monitor that
+/// subscribes to `event_type`, in the same transaction as the change that
+/// caused it (the notifier delivers them). Per channel, an opened (or
+/// degraded) message within the channel's throttle window of the previous
+/// one for the same monitor is stored as `suppressed`, and so is the
+/// resolved message of an incident whose opening was suppressed.
+#[allow(clippy::too_many_arguments)]
 async fn enqueue(
     tx: &deadpool_postgres::Transaction<'_>,
     monitor_id: Uuid,
-    incident_id: Uuid,
+    incident_id: Option<Uuid>,
     event_type: &str,
     monitor: &serde_json::Value,
     incident: &serde_json::Value,
@@ -308,44 +325,102 @@ async fn enqueue(
 ) -> Result<(), tokio_postgres::Error> {
     let statement = tx
         .prepare_cached(
-            "SELECT mc.channel_id FROM monitor_channels mc \
-             JOIN notification_channels c ON c.id = mc.channel_id \
-             WHERE mc.monitor_id = $1 AND c.enabled",
+            "SELECT c.id, c.throttle_seconds, \
+                 EXISTS (SELECT 1 FROM notification_events e \
+                         WHERE e.monitor_id = $1 AND e.channel_id = c.id AND e.event_type = $2 \
+                           AND e.status <> 'suppressed' \
+                           AND e.created_at > now() - make_interval(secs => c.throttle_seconds)) \
+                     AS throttled, \
+                 EXISTS (SELECT 1 FROM notification_events e \
+                         WHERE e.incident_id = $3 AND e.channel_id = c.id \
+                           AND e.event_type = 'incident.opened' AND e.status = 'suppressed') \
+                     AS opening_suppressed \
+             FROM monitor_channels mc JOIN notification_channels c ON c.id = mc.channel_id \
+             WHERE mc.monitor_id = $1 AND c.enabled AND $4 = ANY (c.events)",
         )
         .await?;
-    let channels = tx.query(&statement, &[&monitor_id]).await?;
+    // Reminders go to the channels that get openings.
+    let subscription = if event_type == notify::INCIDENT_REMINDER {
+        notify::INCIDENT_OPENED
+    } else {
+        event_type
+    };
+    let channels = tx
+        .query(
+            &statement,
+            &[&monitor_id, &event_type, &incident_id, &subscription],
+        )
+        .await?;
     if channels.is_empty() {
         return Ok(());
     }
     let insert = tx
         .prepare_cached(
-            "INSERT INTO notification_events (id, channel_id, incident_id, event_type, payload) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (incident_id, channel_id, event_type) WHERE incident_id IS NOT NULL \
-             DO NOTHING",
+            "INSERT INTO notification_events (id, channel_id, incident_id, monitor_id, event_type, \
+                 payload, status, last_error) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (incident_id, channel_id, event_type, sequence) \
+                 WHERE incident_id IS NOT NULL DO NOTHING",
         )
         .await?;
     for channel in &channels {
         let channel_id: Uuid = channel.try_get(0)?;
+        let throttle: i32 = channel.try_get(1)?;
+        let throttled: bool = channel.try_get(2)?;
+        let opening_suppressed: bool = channel.try_get(3)?;
+        let suppressed = match event_type {
+            notify::INCIDENT_OPENED | notify::MONITOR_DEGRADED => throttled && throttle > 0,
+            notify::INCIDENT_RESOLVED => opening_suppressed,
+            _ => false,
+        };
+        let (status, reason) = if suppressed {
+            (
+                "suppressed",
+                Some(format!(
+                    "throttled: another {event_type} message for this monitor went to this \
+                     channel within {throttle} s"
+                )),
+            )
+        } else {
+            ("pending", None)
+        };
         let event_id = Uuid::now_v7();
-        let payload = json!({
-            "type": event_type,
-            "id": event_id,
-            "timestamp": Utc::now(),
-            "monitor": monitor,
-            "incident": incident,
-            "check": result,
-        });
+        let payload = event_payload(event_id, event_type, monitor, incident, result);
         tx.execute(
             &insert,
-            &[&event_id, &channel_id, &incident_id, &event_type, &payload],
+            &[
+                &event_id,
+                &channel_id,
+                &incident_id,
+                &monitor_id,
+                &event_type,
+                &payload,
+                &status,
+                &reason,
+            ],
         )
         .await?;
     }
     Ok(())
 }
 
-/// True when a status counts as a success for the thresholds.
-pub fn is_success(status: CheckStatus) -> bool {
-    status != CheckStatus::Down
+/// The canonical event payload (the webhook body; chat formats derive from it).
+pub fn event_payload(
+    event_id: Uuid,
+    event_type: &str,
+    monitor: &serde_json::Value,
+    incident: &serde_json::Value,
+    result: &CheckResult,
+) -> serde_json::Value {
+    let mut payload = json!({
+        "type": event_type,
+        "id": event_id,
+        "timestamp": Utc::now(),
+        "monitor": monitor,
+        "check": result,
+    });
+    if !incident.is_null() {
+        payload["incident"] = incident.clone();
+    }
+    payload
 }

@@ -1,7 +1,7 @@
 //! Validating a notification channel body.
 
 use serde_json::Value;
-use shared::model::channel::ChannelTarget;
+use shared::model::channel::{ChannelPolicy, ChannelTarget, SUBSCRIBABLE_EVENTS};
 use shared::model::ChannelType;
 use shared::target_policy;
 
@@ -26,6 +26,7 @@ pub struct ChannelSpec {
     pub kind: ChannelType,
     pub target: ChannelTarget,
     pub enabled: bool,
+    pub policy: ChannelPolicy,
 }
 
 impl ChannelSpec {
@@ -35,6 +36,9 @@ impl ChannelSpec {
             "name": self.name,
             "type": self.kind,
             "enabled": self.enabled,
+            "events": self.policy.short_events(),
+            "reminderIntervalSeconds": self.policy.reminder_interval_seconds,
+            "throttleSeconds": self.policy.throttle_seconds,
         });
         if let (Some(map), Ok(Value::Object(extra))) =
             (value.as_object_mut(), serde_json::to_value(&self.target))
@@ -64,6 +68,7 @@ pub async fn parse(body: Value, allow_private: bool) -> Result<ChannelSpec, ApiE
         }
     };
     let enabled = fields.bool("enabled").unwrap_or(true);
+    let policy = parse_policy(&mut fields);
     let mut target = ChannelTarget {
         url: None,
         bot_token: None,
@@ -124,7 +129,62 @@ pub async fn parse(body: Value, allow_private: bool) -> Result<ChannelSpec, ApiE
         kind: kind.unwrap_or(ChannelType::Webhook),
         target,
         enabled,
+        policy,
     })
+}
+
+/// `events` (opened, resolved, degraded), `reminderIntervalSeconds` (null =
+/// off, 60–604800) and `throttleSeconds` (0–86400, default 300).
+fn parse_policy(fields: &mut Fields) -> ChannelPolicy {
+    let mut policy = ChannelPolicy::default();
+    match fields.take("events") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            let mut events = Vec::new();
+            for item in &items {
+                let full = item.as_str().and_then(|name| {
+                    SUBSCRIBABLE_EVENTS
+                        .iter()
+                        .find(|(short, full)| name == *short || name == *full)
+                        .map(|(_, full)| (*full).to_owned())
+                });
+                match full {
+                    Some(full) if !events.contains(&full) => events.push(full),
+                    Some(_) => {}
+                    None => {
+                        fields.error("events", "must list only opened, resolved and degraded");
+                        return policy;
+                    }
+                }
+            }
+            policy.events = events;
+        }
+        Some(_) => fields.error(
+            "events",
+            "must be a list such as [\"opened\", \"resolved\"]",
+        ),
+    }
+    match fields.take("reminderIntervalSeconds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| (60..=604_800).contains(&v)) => {
+            policy.reminder_interval_seconds = n.as_u64().and_then(|v| u32::try_from(v).ok());
+        }
+        Some(_) => fields.error(
+            "reminderIntervalSeconds",
+            "must be null (off) or a number of seconds from 60 to 604800",
+        ),
+    }
+    match fields.take("throttleSeconds") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|v| v <= 86_400) => {
+            policy.throttle_seconds = n.as_u64().and_then(|v| u32::try_from(v).ok()).unwrap_or(0);
+        }
+        Some(_) => fields.error(
+            "throttleSeconds",
+            "must be a number of seconds from 0 to 86400",
+        ),
+    }
+    policy
 }
 
 /// Checks the scheme rule; returns the host for the address policy.

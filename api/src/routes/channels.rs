@@ -50,11 +50,22 @@ fn spec_of(channel: &Channel) -> ChannelSpec {
         kind: channel.kind,
         target: channel.target.clone(),
         enabled: channel.enabled,
+        policy: channel.policy.clone(),
     }
 }
 
 fn config_json(spec: &ChannelSpec) -> Value {
     serde_json::to_value(&spec.target).unwrap_or(Value::Null)
+}
+
+fn reminder(spec: &ChannelSpec) -> Option<i32> {
+    spec.policy
+        .reminder_interval_seconds
+        .and_then(|v| i32::try_from(v).ok())
+}
+
+fn throttle(spec: &ChannelSpec) -> i32 {
+    i32::try_from(spec.policy.throttle_seconds).unwrap_or(i32::MAX)
 }
 
 /// The public form, plus the signing secret when it was just generated.
@@ -81,8 +92,9 @@ async fn create(
     let tx = client.transaction().await?;
     let statement = tx
         .prepare_cached(
-            "INSERT INTO notification_channels (id, name, type, config, signing_secret, enabled) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO notification_channels (id, name, type, config, signing_secret, enabled, \
+                 events, reminder_interval_seconds, throttle_seconds) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .await?;
     tx.execute(
@@ -94,6 +106,9 @@ async fn create(
             &config_json(&spec),
             &secret,
             &spec.enabled,
+            &spec.policy.events,
+            &reminder(&spec),
+            &throttle(&spec),
         ],
     )
     .await?;
@@ -207,7 +222,8 @@ async fn update(
     let statement = tx
         .prepare_cached(
             "UPDATE notification_channels SET name = $2, type = $3, config = $4, enabled = $5, \
-             signing_secret = COALESCE($6, signing_secret), \
+             signing_secret = COALESCE($6, signing_secret), events = $7, \
+             reminder_interval_seconds = $8, throttle_seconds = $9, \
              disabled_reason = CASE WHEN $5 THEN NULL ELSE disabled_reason END, \
              updated_at = now() WHERE id = $1",
         )
@@ -221,6 +237,9 @@ async fn update(
             &config_json(&spec),
             &spec.enabled,
             &secret,
+            &spec.policy.events,
+            &reminder(&spec),
+            &throttle(&spec),
         ],
     )
     .await?;

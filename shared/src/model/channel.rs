@@ -58,6 +58,48 @@ pub struct ChannelTarget {
     pub chat_id: Option<String>,
 }
 
+/// Event types a channel can subscribe to, with their short names.
+pub const SUBSCRIBABLE_EVENTS: [(&str, &str); 3] = [
+    ("opened", "incident.opened"),
+    ("resolved", "incident.resolved"),
+    ("degraded", "monitor.degraded"),
+];
+
+/// Default opened-message throttle per channel, in seconds.
+pub const DEFAULT_THROTTLE_SECONDS: u32 = 300;
+
+/// Which events a channel gets and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelPolicy {
+    /// Full event type names (`incident.opened`, ...).
+    pub events: Vec<String>,
+    /// Repeat `incident.reminder` this often while an incident stays open.
+    pub reminder_interval_seconds: Option<u32>,
+    /// At most one opened message per monitor within this window.
+    pub throttle_seconds: u32,
+}
+
+impl Default for ChannelPolicy {
+    fn default() -> Self {
+        Self {
+            events: vec!["incident.opened".to_owned(), "incident.resolved".to_owned()],
+            reminder_interval_seconds: None,
+            throttle_seconds: DEFAULT_THROTTLE_SECONDS,
+        }
+    }
+}
+
+impl ChannelPolicy {
+    /// The short names (`opened`, `resolved`, `degraded`) shown in JSON.
+    pub fn short_events(&self) -> Vec<&'static str> {
+        SUBSCRIBABLE_EVENTS
+            .iter()
+            .filter(|(_, full)| self.events.iter().any(|e| e == full))
+            .map(|(short, _)| *short)
+            .collect()
+    }
+}
+
 /// A stored channel. The signing secret is never part of it; it is shown once
 /// when a webhook channel is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +108,7 @@ pub struct Channel {
     pub name: String,
     pub kind: ChannelType,
     pub target: ChannelTarget,
+    pub policy: ChannelPolicy,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -73,8 +116,8 @@ pub struct Channel {
 }
 
 /// Columns selected by [`Channel::from_row`].
-pub const CHANNEL_COLUMNS: &str =
-    "id, name, type, config, enabled, disabled_reason, created_at, updated_at";
+pub const CHANNEL_COLUMNS: &str = "id, name, type, config, enabled, disabled_reason, \
+    created_at, updated_at, events, reminder_interval_seconds, throttle_seconds";
 
 impl Channel {
     /// Builds a channel from a row selected with [`CHANNEL_COLUMNS`].
@@ -90,6 +133,14 @@ impl Channel {
                 bot_token: None,
                 chat_id: None,
             }),
+            policy: ChannelPolicy {
+                events: row.try_get("events")?,
+                reminder_interval_seconds: row
+                    .try_get::<_, Option<i32>>("reminder_interval_seconds")?
+                    .and_then(|v| u32::try_from(v).ok()),
+                throttle_seconds: u32::try_from(row.try_get::<_, i32>("throttle_seconds")?)
+                    .unwrap_or(DEFAULT_THROTTLE_SECONDS),
+            },
             enabled: row.try_get("enabled")?,
             disabled_reason: row.try_get("disabled_reason")?,
             created_at: row.try_get("created_at")?,
@@ -107,6 +158,9 @@ impl Channel {
             "type": self.kind,
             "enabled": self.enabled,
             "disabledReason": self.disabled_reason,
+            "events": self.policy.short_events(),
+            "reminderIntervalSeconds": self.policy.reminder_interval_seconds,
+            "throttleSeconds": self.policy.throttle_seconds,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         });
