@@ -28,6 +28,8 @@ pub struct AppState {
     pub schedule: Schedule,
     /// The check engine behind `/ping-endpoint`.
     pub engine: Arc<Engine>,
+    /// Sends channel test events.
+    pub sender: shared::notify::send::Sender,
     /// Bounds concurrent `/ping-endpoint` checks.
     pub ping_slots: Arc<tokio::sync::Semaphore>,
 }
@@ -72,6 +74,7 @@ impl Application {
             schedule: Schedule::new(&Keys::new(config.redis_key_prefix.clone()), 0),
             engine,
             ping_slots: Arc::new(tokio::sync::Semaphore::new(PING_CONCURRENCY)),
+            sender: shared::notify::send::Sender::new(&config)?,
             config: Arc::new(config),
         });
         let config = Arc::clone(&state.config);

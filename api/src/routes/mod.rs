@@ -8,6 +8,7 @@ pub mod health;
 pub mod incidents;
 pub mod metrics;
 pub mod monitors;
+pub mod notifications;
 pub mod workers;
 
 use actix_web::web;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(api_keys::configure)
             .configure(audit::configure)
             .configure(incidents::configure)
+            .configure(notifications::configure)
             .configure(workers::configure),
     );
 }

@@ -344,3 +344,133 @@ pub async fn dns_server() -> SocketAddr {
     });
     addr
 }
+
+/// How the webhook receiver answers one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Status(u16),
+    /// A status with one extra header (e.g. Retry-After).
+    WithHeader(u16, &'static str, String),
+    /// Never answers.
+    Hang,
+    /// 500 with a 5 MiB body.
+    Huge,
+    /// Closes the connection without an answer.
+    Close,
+}
+
+/// A request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: std::collections::HashMap<String, String>,
+    pub body: Vec<u8>,
+    pub at: std::time::Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// A local webhook receiver: answers from a script (then 200), records all.
+#[derive(Debug, Default)]
+pub struct Receiver {
+    pub script: std::sync::Mutex<std::collections::VecDeque<Reply>>,
+    pub received: std::sync::Mutex<Vec<Received>>,
+}
+
+impl Receiver {
+    pub fn then(&self, reply: Reply) -> &Self {
+        self.script.lock().unwrap().push_back(reply);
+        self
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.received.lock().unwrap().len()
+    }
+}
+
+/// Starts a receiver on 127.0.0.1.
+pub async fn receiver() -> (SocketAddr, Arc<Receiver>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(Receiver::default());
+    let shared = state.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let state = shared.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let state = state.clone();
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let headers = req
+                            .headers()
+                            .iter()
+                            .map(|(k, v)| {
+                                (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())
+                            })
+                            .collect();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes().to_vec())
+                            .unwrap_or_default();
+                        state.received.lock().unwrap().push(Received {
+                            path,
+                            headers,
+                            body,
+                            at: std::time::Instant::now(),
+                        });
+                        let reply = state
+                            .script
+                            .lock()
+                            .unwrap()
+                            .pop_front()
+                            .unwrap_or(Reply::Status(200));
+                        let mut response = Response::new(Full::new(Bytes::from_static(b"ok")));
+                        match reply {
+                            Reply::Status(code) => {
+                                *response.status_mut() = StatusCode::from_u16(code).unwrap();
+                            }
+                            Reply::WithHeader(code, name, value) => {
+                                *response.status_mut() = StatusCode::from_u16(code).unwrap();
+                                response.headers_mut().insert(name, value.parse().unwrap());
+                            }
+                            Reply::Hang => {
+                                tokio::time::sleep(Duration::from_secs(3600)).await;
+                            }
+                            Reply::Huge => {
+                                response = Response::new(Full::new(Bytes::from(vec![
+                                    b'x';
+                                    5 * 1024
+                                        * 1024
+                                ])));
+                                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                            }
+                            Reply::Close => {
+                                return Err(std::io::Error::other("closing"));
+                            }
+                        }
+                        Ok::<_, std::io::Error>(response)
+                    }
+                });
+                let _ = Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, state)
+}

@@ -10,5 +10,6 @@ mod support;
 mod faults;
 mod helpers;
 mod incidents;
+mod notifications;
 mod processes;
 mod scheduling;
