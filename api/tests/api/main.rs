@@ -11,5 +11,8 @@ mod health;
 mod helpers;
 mod migrations;
 mod monitors;
+mod notifications;
 mod process;
+#[path = "../../../shared/tests/support/mod.rs"]
+mod support;
 mod validation;

@@ -226,6 +226,14 @@ async fn degraded_changes_the_status_but_opens_no_incident() {
             },
         )
         .await;
+    let channel = attach_channel(&bed, id).await;
+    bed.db
+        .execute(
+            "UPDATE notification_channels SET events = '{monitor.degraded}' WHERE id = $1",
+            &[&channel],
+        )
+        .await
+        .unwrap();
     let worker = bed.worker(&[]).await;
     bed.until(Duration::from_secs(5), "a few degraded results", || async {
         bed.result_count(id).await >= 3
@@ -240,4 +248,17 @@ async fn degraded_changes_the_status_but_opens_no_incident() {
         .unwrap()
         .get(0);
     assert_eq!(incidents, 0);
+    // A channel subscribed to degraded hears about the change once.
+    let events: Vec<String> = bed
+        .db
+        .query(
+            "SELECT event_type FROM notification_events WHERE channel_id = $1",
+            &[&channel],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(events, ["monitor.degraded"]);
 }
