@@ -31,6 +31,7 @@ run: services build
 	@scripts/run.sh
 
 test: services
+	@scripts/test-deps.sh
 	$(CARGO) test --workspace --all-targets
 	@scripts/clean-test-dbs.sh
 

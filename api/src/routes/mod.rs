@@ -18,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     metrics::configure(cfg);
     checks::configure(cfg);
+    workers::configure_page(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(monitors::configure)

@@ -20,6 +20,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/workers/status").route(web::get().to(status)));
 }
 
+/// The live page, shipped inside the binary (plain HTML, CSS and JS).
+const PAGE: &str = include_str!("workers_page.html");
+
+/// `GET /workers`: open without a key; the page asks for one and sends it
+/// as a Bearer token to the status endpoint.
+pub fn configure_page(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/workers").route(web::get().to(page)));
+}
+
+async fn page() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header((
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'",
+        ))
+        .body(PAGE)
+}
+
 #[tracing::instrument(skip_all)]
 async fn status(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Value>, ApiError> {
     caller.require(Scope::Read)?;

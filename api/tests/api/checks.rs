@@ -14,7 +14,7 @@ use crate::helpers::{assert_error, invalid_fields, spawn_app_with, test_config, 
 const PRIVATE_OK: &[(&str, &str)] = &[("ALLOW_PRIVATE_TARGETS", "true")];
 
 /// A minimal HTTP target on loopback answering 200 "ok" after `delay`.
-async fn target(delay: Duration) -> String {
+pub(crate) async fn target(delay: Duration) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -41,7 +41,7 @@ fn schedule(app: &TestApp) -> (Schedule, deadpool_redis::Pool) {
 }
 
 /// Runs a worker in this process on the app's database and Redis prefix.
-fn start_worker(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
+pub(crate) fn start_worker(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
     let config = test_config(
         &app.db_name,
         &[

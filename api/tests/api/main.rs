@@ -5,6 +5,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod bad_input;
+mod browser;
 mod channels;
 mod checks;
 mod health;

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond PostgreSQL and Redis: Debian's
+# Chromium and playwright-core (from npm; it drives the system Chromium and
+# downloads no browser) for the /workers page test, and Debian's prometheus
+# package for promtool.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test-deps: installing chromium"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
+if ! command -v promtool >/dev/null; then
+  echo "test-deps: installing prometheus (for promtool)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus
+  # The package starts a Prometheus service we do not need.
+  as_root systemctl stop prometheus >/dev/null 2>&1 || as_root pkill -x prometheus || true
+fi
+if ! command -v node >/dev/null; then
+  echo "test-deps: installing nodejs and npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  echo "test-deps: installing playwright-core"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund --silent
+fi
