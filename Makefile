@@ -9,7 +9,7 @@ export UPTIME_BOOTSTRAP_API_KEY ?= dev_admin_key
 export TEST_DATABASE_URL ?= postgres://uptime:uptime@127.0.0.1:5432/postgres
 export TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: help services run build migrate test check fmt clippy clean-test-dbs bench
+.PHONY: help services run build migrate test check fmt clippy clean-test-dbs bench docker-up docker-down docker-logs
 
 help:
 	@echo "make run      start PostgreSQL/Redis if needed, then the API (:8008) and a worker (:8009)"
@@ -17,6 +17,7 @@ help:
 	@echo "make check    rustfmt check and clippy with warnings denied"
 	@echo "make migrate  apply database migrations"
 	@echo "make bench    load benchmark: 5,000 HTTP monitors at 5 s against a local target"
+	@echo "make docker-up / docker-down / docker-logs   the Compose stack (API, 2 workers, Postgres, Redis, Prometheus, Grafana)"
 
 services:
 	@scripts/services.sh
@@ -51,3 +52,15 @@ clean-test-dbs:
 bench: services
 	$(CARGO) build --release --bin uptime-worker --example bench
 	target/release/examples/bench
+
+# The Compose stack (needs Docker with the compose plugin).
+COMPOSE ?= docker compose
+docker-up:
+	$(COMPOSE) up -d --build
+	@echo "API http://localhost:8008 (/workers), Prometheus http://localhost:9090, Grafana http://localhost:3000 (admin/admin)"
+
+docker-down:
+	$(COMPOSE) down
+
+docker-logs:
+	$(COMPOSE) logs -f --tail=100

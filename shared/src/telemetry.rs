@@ -63,6 +63,13 @@ pub const OUTBOX_PENDING: &str = "uptime_outbox_pending_events";
 /// Age of the oldest pending notification event.
 pub const OUTBOX_OLDEST_PENDING_SECONDS: &str = "uptime_outbox_oldest_pending_age_seconds";
 
+/// Monitors by status (exported by the API at scrape time).
+pub const MONITORS: &str = "uptime_monitors";
+/// Open incidents (exported by the API at scrape time).
+pub const OPEN_INCIDENTS: &str = "uptime_open_incidents";
+/// Unix time of a worker's last successful heartbeat.
+pub const WORKER_HEARTBEAT_TIMESTAMP_SECONDS: &str = "uptime_worker_heartbeat_timestamp_seconds";
+
 /// Per-monitor gauges not updated for this long are dropped from /metrics,
 /// so a worker stops exporting monitors that another worker now checks or
 /// that were deleted.
@@ -166,4 +173,36 @@ fn describe() {
         metrics::Unit::Seconds,
         "Age of the oldest pending notification event"
     );
+}
+
+/// Registers the worker's counters at zero (and its build info), so rates
+/// and alerts see a series from the start instead of no data.
+pub fn init_worker_series() {
+    metrics::gauge!(BUILD_INFO, "version" => crate::VERSION, "service" => "worker").set(1.0);
+    for name in [
+        INCIDENTS_OPENED_TOTAL,
+        INCIDENTS_RESOLVED_TOTAL,
+        LEASES_RECLAIMED_TOTAL,
+        LEASES_LOST_TOTAL,
+        RESULTS_WRITTEN_TOTAL,
+        RESULT_WRITE_ERRORS_TOTAL,
+        SCHEDULE_REBUILDS_TOTAL,
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for kind in crate::model::MonitorType::ALL {
+        for outcome in ["up", "down", "degraded"] {
+            metrics::counter!(CHECKS_TOTAL, "type" => kind.as_str(), "outcome" => outcome)
+                .increment(0);
+        }
+    }
+    for kind in crate::model::ChannelType::ALL {
+        for outcome in ["delivered", "retry", "failed"] {
+            metrics::counter!(NOTIFICATIONS_TOTAL, "channel_type" => kind.as_str(), "outcome" => outcome)
+                .increment(0);
+        }
+    }
+    for kind in ["upserted", "removed"] {
+        metrics::counter!(SCHEDULE_REPAIRS_TOTAL, "kind" => kind).increment(0);
+    }
 }

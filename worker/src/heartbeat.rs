@@ -157,7 +157,11 @@ pub async fn run(
                     tokio::time::timeout(HEARTBEAT_INTERVAL, beat_redis(&redis, &key, &identity, &load)),
                 );
                 match pg {
-                    Ok(Ok(())) => {}
+                    Ok(Ok(())) => {
+                        #[allow(clippy::cast_precision_loss)]
+                        metrics::gauge!(shared::telemetry::WORKER_HEARTBEAT_TIMESTAMP_SECONDS)
+                            .set(Utc::now().timestamp_millis() as f64 / 1000.0);
+                    }
                     Ok(Err(error)) => tracing::warn!(error = format!("{error:#}"), "heartbeat to Postgres failed"),
                     Err(_) => tracing::warn!("heartbeat to Postgres timed out"),
                 }

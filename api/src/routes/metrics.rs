@@ -4,6 +4,39 @@ use actix_web::{web, HttpResponse};
 
 use crate::startup::AppState;
 
+/// Monitor counts by status and open incidents, read at scrape time (one
+/// small query), so dashboards and alerts see the fleet from one place.
+async fn record_fleet_gauges(state: &AppState) {
+    let query = async {
+        let client = state.db.get().await.ok()?;
+        let rows = client
+            .query(
+                "SELECT s.status, (SELECT count(*) FROM monitors m WHERE m.status = s.status) \
+                 FROM unnest(ARRAY['unknown','up','down','degraded','paused']) AS s(status) \
+                 UNION ALL \
+                 SELECT 'open_incidents', count(*) FROM incidents WHERE resolved_at IS NULL",
+                &[],
+            )
+            .await
+            .ok()?;
+        Some(rows)
+    };
+    let Ok(Some(rows)) = tokio::time::timeout(std::time::Duration::from_secs(2), query).await
+    else {
+        return;
+    };
+    for row in rows {
+        let (name, count): (String, i64) = (row.get(0), row.get(1));
+        #[allow(clippy::cast_precision_loss)]
+        let count = count as f64;
+        if name == "open_incidents" {
+            metrics::gauge!(shared::telemetry::OPEN_INCIDENTS).set(count);
+        } else {
+            metrics::gauge!(shared::telemetry::MONITORS, "status" => name).set(count);
+        }
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/metrics").route(web::get().to(metrics)));
 }
@@ -17,6 +50,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .set(redis.available as f64);
     metrics::gauge!(shared::telemetry::BUILD_INFO, "version" => shared::VERSION, "service" => "api")
         .set(1.0);
+    record_fleet_gauges(&state).await;
     let handle = shared::telemetry::prometheus();
     handle.run_upkeep();
     HttpResponse::Ok()

@@ -13,6 +13,7 @@ mod helpers;
 mod migrations;
 mod monitors;
 mod notifications;
+mod ops;
 mod process;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
