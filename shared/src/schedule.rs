@@ -33,6 +33,9 @@ const REAP_LIMIT: u32 = 200;
 /// Lifetime of the rebuild lock; the rebuilder refreshes the epoch well within it.
 const REBUILD_LOCK_TTL_MS: u64 = 60_000;
 
+// Every script gets the same KEYS, in this order (see `Schedule::script`):
+// 1 due, 2 lease, 3 owner, 4 spec, 5 now, 6 epoch.
+
 /// Lua: reap expired leases, then claim up to ARGV[2] due monitors.
 /// Returns `{now, reaped, epoch_exists, next_due_or_-1, id, slot, lease_ms, ...}`.
 const CLAIM_LUA: &str = r#"
@@ -54,7 +57,7 @@ for _, id in ipairs(expired) do
     reaped = reaped + 1
   end
 end
-local out = {now, reaped, redis.call('EXISTS', KEYS[5]), -1}
+local out = {now, reaped, redis.call('EXISTS', KEYS[6]), -1}
 local max = tonumber(ARGV[2])
 local due = {}
 if max > 0 then
@@ -130,8 +133,8 @@ return 1
 /// (new or resumed monitors); otherwise it waits for its next grid slot.
 /// A monitor in flight keeps its lease; the acknowledgement uses the new spec.
 const UPSERT_LUA: &str = r#"
-local old = redis.call('HGET', KEYS[3], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+local old = redis.call('HGET', KEYS[4], ARGV[1])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return 0 end
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
 local t = redis.call('TIME')
@@ -194,6 +197,11 @@ pub fn phase_ms(id: Uuid, interval_ms: u64) -> u64 {
     hash % interval_ms.max(1)
 }
 
+/// A slot (Unix milliseconds) as a timestamp.
+pub fn slot_time(slot_ms: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(slot_ms).unwrap_or_else(chrono::Utc::now)
+}
+
 /// How long a lease on a check with this timeout lasts.
 pub fn lease_for(timeout: Duration) -> Duration {
     timeout + LEASE_MARGIN
@@ -208,6 +216,15 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The schedule entry of a stored monitor.
+    pub fn of(monitor: &crate::model::Monitor) -> Self {
+        Self {
+            id: monitor.id,
+            interval_seconds: monitor.spec.interval_seconds,
+            timeout_seconds: monitor.spec.timeout_seconds,
+        }
+    }
+
     /// The `interval_ms:phase_ms:lease_ms` text kept in the spec hash.
     pub fn spec(&self) -> String {
         let interval_ms = u64::from(self.interval_seconds.max(1)) * 1000;
@@ -356,6 +373,21 @@ impl Schedule {
         }
     }
 
+    /// The shard's keys in the order every script expects them.
+    fn keys(&self) -> [&str; 6] {
+        let k = &self.keys;
+        [&k.due, &k.lease, &k.owner, &k.spec, &k.now, &k.epoch]
+    }
+
+    /// An invocation of `script` with the shard's keys.
+    fn invoke<'a>(&'a self, script: &'a Script) -> redis::ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        for key in self.keys() {
+            invocation.key(key);
+        }
+        invocation
+    }
+
     /// The pub/sub channel that wakes idle workers.
     pub fn wake_channel(&self) -> &str {
         &self.keys.wake
@@ -365,12 +397,7 @@ impl Schedule {
     pub async fn claim(&self, pool: &Pool, worker: &str, max: usize) -> Result<ClaimBatch> {
         let mut c = conn(pool).await?;
         let reply: Vec<redis::Value> = self
-            .claim
-            .key(&self.keys.due)
-            .key(&self.keys.lease)
-            .key(&self.keys.owner)
-            .key(&self.keys.spec)
-            .key(&self.keys.epoch)
+            .invoke(&self.claim)
             .arg(worker)
             .arg(max)
             .arg(REAP_LIMIT)
@@ -416,12 +443,7 @@ impl Schedule {
     pub async fn ack(&self, pool: &Pool, worker: &str, claim: &Claim) -> Result<AckOutcome> {
         let mut c = conn(pool).await?;
         let code: i64 = self
-            .ack
-            .key(&self.keys.due)
-            .key(&self.keys.lease)
-            .key(&self.keys.owner)
-            .key(&self.keys.spec)
-            .key(&self.keys.now)
+            .invoke(&self.ack)
             .arg(claim.monitor_id.to_string())
             .arg(worker)
             .arg(claim.slot_ms)
@@ -439,11 +461,7 @@ impl Schedule {
     pub async fn release(&self, pool: &Pool, worker: &str, claim: &Claim) -> Result<bool> {
         let mut c = conn(pool).await?;
         let code: i64 = self
-            .release
-            .key(&self.keys.due)
-            .key(&self.keys.lease)
-            .key(&self.keys.owner)
-            .key(&self.keys.spec)
+            .invoke(&self.release)
             .arg(claim.monitor_id.to_string())
             .arg(worker)
             .arg(claim.slot_ms)
@@ -467,10 +485,8 @@ impl Schedule {
     }
 
     fn upsert_invocation(&self, entry: &Entry, due_now: bool) -> redis::ScriptInvocation<'_> {
-        let mut invocation = self.upsert.key(&self.keys.due);
+        let mut invocation = self.invoke(&self.upsert);
         invocation
-            .key(&self.keys.lease)
-            .key(&self.keys.spec)
             .arg(entry.id.to_string())
             .arg(entry.spec())
             .arg(if due_now { "1" } else { "0" });
@@ -490,12 +506,11 @@ impl Schedule {
         for chunk in entries.chunks(500) {
             let mut pipe = redis::pipe();
             for entry in chunk {
+                let keys = self.keys();
                 pipe.cmd("EVALSHA")
                     .arg(&hash)
-                    .arg(3)
-                    .arg(&self.keys.due)
-                    .arg(&self.keys.lease)
-                    .arg(&self.keys.spec)
+                    .arg(keys.len())
+                    .arg(&keys[..])
                     .arg(entry.id.to_string())
                     .arg(entry.spec())
                     .arg("0")
@@ -515,12 +530,7 @@ impl Schedule {
 
     async fn remove_with(&self, c: &mut deadpool_redis::Connection, id: Uuid) -> Result<()> {
         let _: i64 = self
-            .remove
-            .key(&self.keys.due)
-            .key(&self.keys.lease)
-            .key(&self.keys.owner)
-            .key(&self.keys.spec)
-            .key(&self.keys.now)
+            .invoke(&self.remove)
             .arg(id.to_string())
             .invoke_async(c)
             .await?;
@@ -531,12 +541,7 @@ impl Schedule {
     pub async fn check_now(&self, pool: &Pool, id: Uuid) -> Result<CheckNow> {
         let mut c = conn(pool).await?;
         let (state, slot_ms): (i64, i64) = self
-            .check_now
-            .key(&self.keys.due)
-            .key(&self.keys.lease)
-            .key(&self.keys.owner)
-            .key(&self.keys.spec)
-            .key(&self.keys.now)
+            .invoke(&self.check_now)
             .arg(id.to_string())
             .invoke_async(&mut c)
             .await?;

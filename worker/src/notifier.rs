@@ -8,7 +8,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use shared::config::Config;
 use shared::notify::outbox::{self, Claimed, RetryPolicy, Settled};
-use shared::notify::send::{Delivery, Sender};
+use shared::notify::send::Sender;
 use shared::telemetry as t;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -153,15 +153,7 @@ async fn deliver(
     policy: RetryPolicy,
 ) {
     let attempted_at = chrono::Utc::now();
-    let attempt = sender
-        .send(Delivery {
-            event_id: event.id,
-            kind: event.kind,
-            target: &event.target,
-            signing_secret: event.signing_secret.as_deref(),
-            payload: &event.payload,
-        })
-        .await;
+    let attempt = sender.send(event.delivery()).await;
     let kind = event.kind.as_str();
     metrics::histogram!(t::NOTIFICATION_ATTEMPT_SECONDS, "channel_type" => kind)
         .record(attempt.latency.as_secs_f64());

@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use deadpool_postgres::Pool as PgPool;
 use deadpool_redis::Pool as RedisPool;
 use shared::check::Engine;
 use shared::config::Config;
 use shared::model::{CheckResult, CheckStatus, Monitor, MONITOR_COLUMNS};
-use shared::schedule::{AckOutcome, Claim, Schedule, LEASE_MARGIN};
+use shared::schedule::{slot_time, AckOutcome, Claim, Schedule, LEASE_MARGIN};
 use shared::telemetry as t;
 use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -453,11 +453,6 @@ fn record_metrics(kind: &'static str, monitor: &Monitor, outcome: &shared::check
     };
     metrics::gauge!(t::MONITOR_UP, &labels).set(up);
     metrics::gauge!(t::MONITOR_LATENCY_SECONDS, &labels).set(f64::from(timings.total_ms) / 1000.0);
-}
-
-/// A slot in Unix milliseconds as a timestamp.
-pub fn slot_time(slot_ms: i64) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(slot_ms).unwrap_or_else(Utc::now)
 }
 
 fn next_backoff(current: Duration) -> Duration {

@@ -112,18 +112,18 @@ async fn insert_results(
     let ids: Vec<Uuid> = results.iter().map(|r| r.monitor_id).collect();
     let slots: Vec<DateTime<Utc>> = results.iter().map(|r| r.slot_ts).collect();
     let checked: Vec<DateTime<Utc>> = results.iter().map(|r| r.checked_at).collect();
-    let workers: Vec<Option<String>> = results.iter().map(|r| r.worker_id.clone()).collect();
+    let workers: Vec<Option<&str>> = results.iter().map(|r| r.worker_id.as_deref()).collect();
     let statuses: Vec<&str> = results.iter().map(|r| r.status.as_str()).collect();
     let codes: Vec<Option<i32>> = results.iter().map(|r| r.status_code).collect();
-    let errors: Vec<Option<String>> = results.iter().map(|r| r.error.clone()).collect();
+    let errors: Vec<Option<&str>> = results.iter().map(|r| r.error.as_deref()).collect();
     let dns = col(|r| r.timings.dns_ms);
     let connect = col(|r| r.timings.connect_ms);
     let tls = col(|r| r.timings.tls_ms);
     let ttfb = col(|r| r.timings.ttfb_ms);
     let total: Vec<f32> = results.iter().map(|r| r.timings.total_ms).collect();
-    let snippets: Vec<Option<String>> = results.iter().map(|r| r.body_snippet.clone()).collect();
-    let details: Vec<Option<serde_json::Value>> =
-        results.iter().map(|r| r.details.clone()).collect();
+    let snippets: Vec<Option<&str>> = results.iter().map(|r| r.body_snippet.as_deref()).collect();
+    let details: Vec<Option<&serde_json::Value>> =
+        results.iter().map(|r| r.details.as_ref()).collect();
     let statement = tx.prepare_cached(INSERT_RESULTS).await?;
     let rows = tx
         .query(
@@ -148,7 +148,7 @@ async fn apply_round(
     let slots: Vec<DateTime<Utc>> = round.iter().map(|r| r.slot_ts).collect();
     let checked: Vec<DateTime<Utc>> = round.iter().map(|r| r.checked_at).collect();
     let statuses: Vec<&str> = round.iter().map(|r| r.status.as_str()).collect();
-    let errors: Vec<Option<String>> = round.iter().map(|r| r.error.clone()).collect();
+    let errors: Vec<Option<&str>> = round.iter().map(|r| r.error.as_deref()).collect();
     let statement = tx.prepare_cached(APPLY_STATE).await?;
     let rows = tx
         .query(&statement, &[&ids, &slots, &checked, &statuses, &errors])

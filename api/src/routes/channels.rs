@@ -31,7 +31,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn fetch(client: &impl GenericClient, id: Uuid, lock: bool) -> Result<Channel, ApiError> {
+pub(crate) async fn fetch(
+    client: &impl GenericClient,
+    id: Uuid,
+    lock: bool,
+) -> Result<Channel, ApiError> {
     let sql = format!(
         "SELECT {CHANNEL_COLUMNS} FROM notification_channels WHERE id = $1{}",
         if lock { " FOR UPDATE" } else { "" }

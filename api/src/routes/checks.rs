@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use shared::model::api_key::Scope;
 use shared::model::check_result::CHECK_RESULT_COLUMNS;
 use shared::model::CheckResult;
-use shared::schedule::{CheckNow, Entry, LEASE_MARGIN};
+use shared::schedule::{slot_time, CheckNow, Entry, LEASE_MARGIN};
 use shared::target_policy;
 use uuid::Uuid;
 
@@ -34,10 +34,6 @@ pub struct CheckNowQuery {
     wait: Option<bool>,
 }
 
-fn slot_time(slot_ms: i64) -> DateTime<Utc> {
-    DateTime::<Utc>::from_timestamp_millis(slot_ms).unwrap_or_else(Utc::now)
-}
-
 #[tracing::instrument(skip_all, fields(monitor_id = %path))]
 pub async fn check_now(
     state: web::Data<AppState>,
@@ -60,11 +56,7 @@ pub async fn check_now(
     let mut outcome = state.schedule.check_now(&state.redis, id).await?;
     if outcome == CheckNow::NotScheduled {
         // Redis lost this monitor (restart, missed update): schedule it again.
-        let entry = Entry {
-            id,
-            interval_seconds: monitor.spec.interval_seconds,
-            timeout_seconds: monitor.spec.timeout_seconds,
-        };
+        let entry = Entry::of(&monitor);
         state.schedule.upsert(&state.redis, &entry, false).await?;
         outcome = state.schedule.check_now(&state.redis, id).await?;
     }

@@ -55,11 +55,7 @@ const SCHEDULE_SYNC_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 pub(crate) async fn sync_schedule(state: &AppState, monitor: &Monitor, due_now: bool) {
     let update = async {
         if monitor.spec.enabled {
-            let entry = Entry {
-                id: monitor.id,
-                interval_seconds: monitor.spec.interval_seconds,
-                timeout_seconds: monitor.spec.timeout_seconds,
-            };
+            let entry = Entry::of(monitor);
             state.schedule.upsert(&state.redis, &entry, due_now).await
         } else {
             state.schedule.remove(&state.redis, monitor.id).await

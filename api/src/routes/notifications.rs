@@ -6,16 +6,15 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use shared::model::channel::ChannelTarget;
-use shared::model::{ChannelType, Scope};
+use shared::model::Scope;
 use shared::notify::outbox::{self, Claimed, RetryPolicy};
-use shared::notify::send::Delivery;
 use uuid::Uuid;
 
 use crate::audit::{self, Change, RequestMeta};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::pagination::{self, Page};
+use crate::routes::channels;
 use crate::startup::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -34,14 +33,6 @@ struct PageQuery {
     cursor: Option<String>,
 }
 
-async fn channel_exists(client: &deadpool_postgres::Client, id: Uuid) -> Result<(), ApiError> {
-    client
-        .query_opt("SELECT 1 FROM notification_channels WHERE id = $1", &[&id])
-        .await?
-        .map(|_| ())
-        .ok_or(ApiError::NotFound("channel"))
-}
-
 #[tracing::instrument(skip_all, fields(channel_id = %path))]
 async fn deliveries(
     state: web::Data<AppState>,
@@ -54,7 +45,7 @@ async fn deliveries(
     let limit = pagination::limit(query.limit)?;
     let before: Option<i64> = pagination::decode_cursor(query.cursor.as_deref())?;
     let client = state.db.get().await?;
-    channel_exists(&client, id).await?;
+    channels::fetch(&client, id, false).await?;
     let statement = client
         .prepare_cached(
             "SELECT a.id, a.event_id, e.event_type, e.incident_id, e.status AS event_status, \
@@ -101,25 +92,20 @@ async fn test(
     caller.require(Scope::Write)?;
     let id = path.into_inner();
     let mut client = state.db.get().await?;
-    let row = client
-        .query_opt(
-            "SELECT type, config, signing_secret, name FROM notification_channels WHERE id = $1",
+    let channel = channels::fetch(&client, id, false).await?;
+    let signing_secret: Option<String> = client
+        .query_one(
+            "SELECT signing_secret FROM notification_channels WHERE id = $1",
             &[&id],
         )
         .await?
-        .ok_or(ApiError::NotFound("channel"))?;
-    let kind: ChannelType = row
-        .try_get::<_, String>(0)?
-        .parse()
-        .unwrap_or(ChannelType::Webhook);
-    let target: ChannelTarget =
-        serde_json::from_value(row.try_get::<_, Value>(1)?).map_err(anyhow::Error::new)?;
+        .try_get(0)?;
     let event_id = Uuid::now_v7();
     let payload = json!({
         "type": shared::notify::TEST,
         "id": event_id,
         "timestamp": Utc::now(),
-        "channel": {"id": id, "name": row.try_get::<_, String>(3)?},
+        "channel": {"id": id, "name": channel.name},
         "message": "This is a test event sent from UpTime.",
     });
     let holder = format!("api:{}", Uuid::new_v4().simple());
@@ -137,21 +123,12 @@ async fn test(
         payload,
         attempts: 0,
         retry_from: 0,
-        kind,
-        target,
-        signing_secret: row.try_get(2)?,
+        kind: channel.kind,
+        target: channel.target,
+        signing_secret,
     };
     let attempted_at = Utc::now();
-    let attempt = state
-        .sender
-        .send(Delivery {
-            event_id,
-            kind,
-            target: &event.target,
-            signing_secret: event.signing_secret.as_deref(),
-            payload: &event.payload,
-        })
-        .await;
+    let attempt = state.sender.send(event.delivery()).await;
     // A test is one attempt: it is not retried.
     let policy = RetryPolicy {
         max_retries: 0,

@@ -42,11 +42,19 @@ fn schedule(app: &TestApp) -> (Schedule, deadpool_redis::Pool) {
 
 /// Runs a worker in this process on the app's database and Redis prefix.
 pub(crate) fn start_worker(app: &TestApp) -> tokio::sync::oneshot::Sender<()> {
+    start_worker_with(app, "0")
+}
+
+/// A worker serving its metrics on `metrics_port`.
+pub(crate) fn start_worker_with(
+    app: &TestApp,
+    metrics_port: &str,
+) -> tokio::sync::oneshot::Sender<()> {
     let config = test_config(
         &app.db_name,
         &[
             ("ALLOW_PRIVATE_TARGETS", "true"),
-            ("METRICS_PORT", "0"),
+            ("METRICS_PORT", metrics_port),
             ("SCHEDULER_TICK_SECONDS", "1"),
         ],
     );

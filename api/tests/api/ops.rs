@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::checks::target;
-use crate::helpers::{spawn_app_with, test_config};
+use crate::checks::{start_worker_with, target};
+use crate::helpers::spawn_app_with;
 use crate::support::receiver;
 
 fn root() -> &'static str {
@@ -161,26 +161,7 @@ async fn dashboards_and_alerts_name_only_metrics_the_processes_export() {
         .unwrap()
         .port()
         .to_string();
-    let config = test_config(
-        &app.db_name,
-        &[
-            ("ALLOW_PRIVATE_TARGETS", "true"),
-            ("METRICS_PORT", &port),
-            ("SCHEDULER_TICK_SECONDS", "1"),
-        ],
-    );
-    let engine =
-        shared::check::Engine::new(shared::check::EngineOptions::from_config(&config)).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(uptime_worker::run_until(
-        config,
-        engine,
-        uptime_worker::heartbeat::Identity::new(),
-        None,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let stop = start_worker_with(&app, &port);
     // Wait for checks, an incident and a delivered notification.
     let mut delivered = false;
     for _ in 0..100 {

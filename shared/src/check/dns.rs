@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 
 use super::net::{build_resolver, Net};
-use super::{add, ms, Budget, Failure, Phase, Verdict};
+use super::{add, millis, Budget, Failure, Phase, Verdict};
 use crate::model::{DnsRecordType, MonitorSpec, Timings};
 use crate::target_policy::is_forbidden;
 
@@ -128,7 +128,7 @@ pub(crate) async fn check(
     let started = Instant::now();
     let lookup =
         tokio::time::timeout_at(budget.deadline, resolver.lookup(name, record_type(kind))).await;
-    add(&mut timings.dns_ms, ms(started.elapsed()));
+    add(&mut timings.dns_ms, millis(started.elapsed()));
     let lookup = match lookup {
         Err(_) => return Err(Failure::timeout(Phase::Dns, budget.timeout)),
         Ok(Err(error)) => {

@@ -11,9 +11,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
 use super::net::{certificate_reason, Net};
-use super::{add, ms, snippet, Budget, Failure, Phase, Verdict, MAX_BODY_BYTES, MAX_REDIRECTS};
+use super::{add, millis, snippet, Budget, Failure, Phase, Verdict, MAX_BODY_BYTES, MAX_REDIRECTS};
 use crate::model::check_result::BODY_SNIPPET_MAX_BYTES;
-use crate::model::{ExpectedStatus, KeywordMode, MonitorSpec, MonitorType, Timings};
+use crate::model::{KeywordMode, MonitorSpec, MonitorType, Timings};
 
 /// The User-Agent sent with every check.
 const AGENT: &str = concat!("UpTime/", env!("CARGO_PKG_VERSION"), " (+monitoring)");
@@ -97,10 +97,7 @@ pub(crate) async fn check(
     let expected = spec.expected_status.clone().unwrap_or_default();
     if !expected.matches(code) {
         verdict.status = crate::model::CheckStatus::Down;
-        verdict.error = Some(format!(
-            "unexpected status {code} (expected {})",
-            describe(&expected)
-        ));
+        verdict.error = Some(format!("unexpected status {code} (expected {expected})"));
         return Ok(verdict);
     }
     if keyword {
@@ -122,10 +119,6 @@ pub(crate) async fn check(
         }
     }
     Ok(verdict)
-}
-
-fn describe(expected: &ExpectedStatus) -> String {
-    expected.to_string()
 }
 
 fn contains(body: &[u8], word: &str, case_sensitive: bool) -> bool {
@@ -271,7 +264,7 @@ where
         tokio::spawn(connection);
         budget.run(Phase::Ttfb, sender.send_request(request)).await
     };
-    add(&mut timings.ttfb_ms, ms(started.elapsed()));
+    add(&mut timings.ttfb_ms, millis(started.elapsed()));
     let response = response?;
     let (parts, mut body) = response.into_parts();
     let mut bytes = Vec::new();

@@ -197,16 +197,12 @@ impl Budget {
 
     /// Milliseconds since the check started.
     pub fn elapsed_ms(&self) -> f32 {
-        ms(self.started.elapsed())
+        millis(self.started.elapsed())
     }
 }
 
 /// A duration in milliseconds with sub-millisecond resolution.
 pub fn millis(duration: Duration) -> f32 {
-    ms(duration)
-}
-
-pub(crate) fn ms(duration: Duration) -> f32 {
     #[allow(clippy::cast_possible_truncation)]
     let value = (duration.as_secs_f64() * 1000.0) as f32;
     value

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
-use super::{add, ms, Budget, EngineOptions, Failure, Phase};
+use super::{add, millis, Budget, EngineOptions, Failure, Phase};
 use crate::model::Timings;
 use crate::target_policy::is_forbidden;
 
@@ -39,12 +39,9 @@ pub(crate) fn build_resolver(servers: &[SocketAddr]) -> anyhow::Result<TokioReso
     options.timeout = DNS_REQUEST_TIMEOUT;
     options.attempts = 1;
     if servers.is_empty() {
-        let mut builder = TokioResolver::builder_tokio()
-            .map_err(|e| anyhow::anyhow!("reading the system resolver configuration: {e}"))?;
-        let timeout = options.timeout;
-        *builder.options_mut() = options;
-        builder.options_mut().timeout = timeout;
-        return builder
+        return TokioResolver::builder_tokio()
+            .map_err(|e| anyhow::anyhow!("reading the system resolver configuration: {e}"))?
+            .with_options(options)
             .build()
             .map_err(|e| anyhow::anyhow!("building the resolver: {e}"));
     }
@@ -107,7 +104,7 @@ impl Net {
         } else {
             let started = Instant::now();
             let lookup = budget.run(Phase::Dns, self.resolver.lookup_ip(host)).await;
-            add(&mut timings.dns_ms, ms(started.elapsed()));
+            add(&mut timings.dns_ms, millis(started.elapsed()));
             lookup?.iter().collect()
         };
         if addresses.is_empty() {
@@ -161,7 +158,7 @@ impl Net {
                 .await;
             match attempt {
                 Ok(stream) => {
-                    add(&mut timings.connect_ms, ms(started.elapsed()));
+                    add(&mut timings.connect_ms, millis(started.elapsed()));
                     let _ = stream.set_nodelay(true);
                     return Ok(stream);
                 }
@@ -174,7 +171,7 @@ impl Net {
                 }
             }
         }
-        add(&mut timings.connect_ms, ms(started.elapsed()));
+        add(&mut timings.connect_ms, millis(started.elapsed()));
         Err(last_error.unwrap_or_else(|| Failure::new(Phase::Connect, "connect: no address")))
     }
 
@@ -212,7 +209,7 @@ impl Net {
         let handshake = budget
             .run(Phase::Tls, connector.connect(server_name, stream))
             .await;
-        add(&mut timings.tls_ms, ms(started.elapsed()));
+        add(&mut timings.tls_ms, millis(started.elapsed()));
         let stream = handshake?;
         let error = verifier
             .error

@@ -33,6 +33,19 @@ pub struct Claimed {
     pub signing_secret: Option<String>,
 }
 
+impl Claimed {
+    /// What one attempt of this event sends.
+    pub fn delivery(&self) -> super::send::Delivery<'_> {
+        super::send::Delivery {
+            event_id: self.id,
+            kind: self.kind,
+            target: &self.target,
+            signing_secret: self.signing_secret.as_deref(),
+            payload: &self.payload,
+        }
+    }
+}
+
 /// Retry rules (WEBHOOK_MAX_RETRIES, WEBHOOK_RETRY_BASE_SECONDS).
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
