@@ -53,8 +53,9 @@ bench: services
 	$(CARGO) build --release --bin uptime-worker --example bench
 	target/release/examples/bench
 
-# The Compose stack (needs Docker with the compose plugin).
-COMPOSE ?= docker compose
+# The Compose stack (needs a Docker engine with the compose plugin, or the
+# standalone docker-compose). The project is named uptime either way.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose) -p uptime
 docker-up:
 	$(COMPOSE) up -d --build
 	@echo "API http://localhost:8008 (/workers), Prometheus http://localhost:9090, Grafana http://localhost:3000 (admin/admin)"

@@ -2,7 +2,8 @@
 # Installs what the test suite needs beyond PostgreSQL and Redis: Debian's
 # Chromium and playwright-core (from npm; it drives the system Chromium and
 # downloads no browser) for the /workers page test, and Debian's prometheus
-# package for promtool.
+# package for promtool, and docker-compose (Debian's) to validate
+# docker-compose.yml; no Docker engine is needed for that.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -16,6 +17,10 @@ if ! command -v promtool >/dev/null; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q prometheus
   # The package starts a Prometheus service we do not need.
   as_root systemctl stop prometheus >/dev/null 2>&1 || as_root pkill -x prometheus || true
+fi
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  echo "test-deps: installing docker-compose (to validate docker-compose.yml)"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose
 fi
 if ! command -v node >/dev/null; then
   echo "test-deps: installing nodejs and npm"
