@@ -104,6 +104,9 @@ pub struct Config {
     pub api_write_timeout: Duration,
     pub max_request_body_bytes: usize,
     pub migrations_dir: PathBuf,
+    /// Days of raw check results kept (RESULTS_RETENTION_DAYS); rollups are
+    /// kept for a year regardless.
+    pub results_retention_days: u32,
 }
 
 /// A configuration value that cannot be used; the message names the variable,
@@ -159,6 +162,7 @@ struct RawEnv {
     api_write_timeout_seconds: Option<String>,
     max_request_body_bytes: Option<String>,
     migrations_dir: Option<String>,
+    results_retention_days: Option<String>,
 }
 
 impl Config {
@@ -362,6 +366,12 @@ impl Config {
             )?,
             log_level,
             log_format,
+            results_retention_days: parse_in(
+                "RESULTS_RETENTION_DAYS",
+                &raw.results_retention_days,
+                30,
+                1..=3650,
+            )?,
             tls_expiry_warn_days: parse_in(
                 "TLS_EXPIRY_WARN_DAYS",
                 &raw.tls_expiry_warn_days,

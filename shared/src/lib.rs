@@ -7,6 +7,7 @@ pub mod db;
 pub mod model;
 pub mod notify;
 pub mod redis;
+pub mod rollup;
 pub mod schedule;
 pub mod target_policy;
 pub mod telemetry;

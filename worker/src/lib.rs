@@ -97,6 +97,7 @@ pub async fn run_until(
         redis.clone(),
         schedule.clone(),
         identity.worker_id.clone(),
+        config.results_retention_days,
         rebuild.clone(),
         stats.clone(),
         stop_rx.clone(),

@@ -1,6 +1,6 @@
 //! Background duties of every worker: rebuilding the schedule when Redis
-//! lost it, reconciling it with Postgres, keeping result partitions ahead,
-//! and listening for wake-ups.
+//! lost it, reconciling it with Postgres, retention and rollups (one worker
+//! at a time, see shared::rollup), and listening for wake-ups.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool as PgPool;
 use deadpool_redis::Pool as RedisPool;
 use futures_util::StreamExt;
+use shared::rollup;
 use shared::schedule::{self, Schedule};
 use shared::telemetry as t;
 use tokio::sync::{watch, Notify};
@@ -17,8 +18,9 @@ use crate::runner::Stats;
 
 /// How often one worker (under a lock) compares the schedule with Postgres.
 pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(120);
-/// How often a worker checks that result partitions exist ahead.
-const PARTITION_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often a worker runs (or finds another worker running) retention and
+/// rollups: partitions ahead, old partitions dropped, closed hours rolled.
+pub const ROLLUP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Rebuilds the schedule whenever `needed` fires and the epoch is missing;
 /// reconciles every [`RECONCILE_INTERVAL`] when this worker wins the lock.
@@ -27,13 +29,15 @@ pub async fn run(
     redis: RedisPool,
     schedule: Schedule,
     worker_id: String,
+    retention_days: u32,
     needed: Arc<Notify>,
     stats: Arc<Stats>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut reconcile = tokio::time::interval(RECONCILE_INTERVAL);
     reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut partitions = tokio::time::interval(PARTITION_INTERVAL);
+    let mut rollups = tokio::time::interval(ROLLUP_INTERVAL);
+    rollups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = needed.notified() => {
@@ -51,9 +55,9 @@ pub async fn run(
                     tracing::warn!(error = format!("{error:#}"), "schedule reconciliation failed");
                 }
             }
-            _ = partitions.tick() => {
-                if let Err(error) = ensure_partitions(&db).await {
-                    tracing::warn!(error = format!("{error:#}"), "creating result partitions failed");
+            _ = rollups.tick() => {
+                if let Err(error) = maintain(&db, retention_days).await {
+                    tracing::warn!(error = format!("{error:#}"), "retention and rollups failed");
                 }
             }
             _ = stop.changed() => return,
@@ -116,17 +120,21 @@ pub async fn reconcile_once(
     Ok(())
 }
 
-/// Creates the daily result partitions for yesterday through a week ahead.
-pub async fn ensure_partitions(db: &PgPool) -> anyhow::Result<()> {
-    let client = db.get().await?;
-    client
-        .execute(
-            "SELECT uptime_ensure_check_result_partitions(\
-                 (now() AT TIME ZONE 'UTC')::date - 1, (now() AT TIME ZONE 'UTC')::date + 7)",
-            &[],
-        )
-        .await?;
-    Ok(())
+/// Runs retention and rollups once unless another worker is running them.
+pub async fn maintain(db: &PgPool, retention_days: u32) -> anyhow::Result<rollup::Report> {
+    let mut client = db.get().await?;
+    let report = rollup::maintain(&mut client, retention_days).await?;
+    if report.ran && report != (rollup::Report { ran: true, ..Default::default() }) {
+        tracing::info!(
+            partitions_created = report.partitions_created,
+            partitions_dropped = report.partitions_dropped,
+            hours_rolled = report.hours_rolled,
+            days_rolled = report.days_rolled,
+            rollups_pruned = report.rollups_pruned,
+            "retention and rollups"
+        );
+    }
+    Ok(report)
 }
 
 /// Subscribes to the wake channel and notifies the claim loop on each

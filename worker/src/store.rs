@@ -29,8 +29,10 @@ pub struct Applied {
     pub resolved: Vec<(Uuid, Uuid)>,
 }
 
+/// Inserts results (a slot only once) and marks the past hours they fall in
+/// as dirty, so the rollup job rolls those hours again (see shared::rollup).
 const INSERT_RESULTS: &str = "\
-INSERT INTO check_results (monitor_id, slot_ts, checked_at, worker_id, status, status_code, \
+WITH ins AS (INSERT INTO check_results (monitor_id, slot_ts, checked_at, worker_id, status, status_code, \
     error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details) \
 SELECT r.* FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], \
     $6::int4[], $7::text[], $8::float4[], $9::float4[], $10::float4[], $11::float4[], \
@@ -39,7 +41,11 @@ SELECT r.* FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::tex
          connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details) \
 WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) \
 ON CONFLICT (monitor_id, slot_ts) DO NOTHING \
-RETURNING monitor_id, slot_ts";
+RETURNING monitor_id, slot_ts), \
+dirty AS (INSERT INTO rollup_dirty_hours (hour) \
+    SELECT DISTINCT date_trunc('hour', slot_ts, 'UTC') FROM ins \
+    WHERE slot_ts < date_trunc('hour', now(), 'UTC') ON CONFLICT DO NOTHING) \
+SELECT monitor_id, slot_ts FROM ins";
 
 /// Advances the state of each monitor whose result slot is newer than its
 /// last one; returns the old and new status so transitions can be seen.

@@ -12,6 +12,7 @@ use shared::model::monitor::MONITOR_COLUMNS;
 use shared::model::{
     CheckResult, Incident, Monitor, MonitorSpec, MonitorStatus, MonitorType, Scope,
 };
+use shared::rollup;
 use shared::schedule::Entry;
 use uuid::Uuid;
 
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/monitors/{id}/resume").route(web::post().to(resume)))
     .service(web::resource("/monitors/{id}/results").route(web::get().to(results)))
+    .service(web::resource("/monitors/{id}/uptime").route(web::get().to(uptime)))
     .service(web::resource("/monitors/{id}/incidents").route(web::get().to(incidents)));
 }
 
@@ -594,6 +596,35 @@ async fn results(
     Ok(web::Json(pagination::page(items, limit, |r| {
         r.slot_ts.to_rfc3339_opts(SecondsFormat::Micros, true)
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UptimeQuery {
+    period: Option<String>,
+}
+
+/// Uptime over a period ending now, from the rollups (see shared::rollup).
+#[tracing::instrument(skip_all, fields(monitor_id = %path))]
+async fn uptime(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    query: web::Query<UptimeQuery>,
+) -> Result<web::Json<rollup::Uptime>, ApiError> {
+    caller.require(Scope::Read)?;
+    let id = path.into_inner();
+    let period = query.period.as_deref().unwrap_or("24h");
+    let Some((name, days)) = rollup::PERIODS.iter().find(|(name, _)| *name == period) else {
+        let allowed: Vec<&str> = rollup::PERIODS.iter().map(|(name, _)| *name).collect();
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("period must be one of {}", allowed.join(", ")),
+        ));
+    };
+    let client = state.db.get().await?;
+    fetch_existing(&client, id, false).await?;
+    Ok(web::Json(rollup::uptime(&client, id, name, *days).await?))
 }
 
 #[tracing::instrument(skip_all, fields(monitor_id = %path))]

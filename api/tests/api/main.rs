@@ -17,4 +17,5 @@ mod ops;
 mod process;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
+mod uptime;
 mod validation;
