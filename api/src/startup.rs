@@ -32,6 +32,8 @@ pub struct AppState {
     pub sender: shared::notify::send::Sender,
     /// Bounds concurrent `/ping-endpoint` checks.
     pub ping_slots: Arc<tokio::sync::Semaphore>,
+    /// API keys recently read from Postgres.
+    pub keys: crate::auth::KeyCache,
 }
 
 /// Most `/ping-endpoint` checks running at once; more are answered 429.
@@ -75,6 +77,7 @@ impl Application {
             engine,
             ping_slots: Arc::new(tokio::sync::Semaphore::new(PING_CONCURRENCY)),
             sender: shared::notify::send::Sender::new(&config)?,
+            keys: crate::auth::KeyCache::default(),
             config: Arc::new(config),
         });
         let config = Arc::clone(&state.config);

@@ -176,5 +176,8 @@ async fn revoke(
         .await?;
     }
     tx.commit().await?;
+    // After the commit, so a request racing the revocation cannot re-read
+    // the key as valid and remember it.
+    state.keys.forget(id);
     Ok(HttpResponse::NoContent().finish())
 }
