@@ -343,24 +343,24 @@ impl Plan {
 
 /// Uptime of `monitor` over the `days` days before now.
 pub async fn uptime(
-    client: &tokio_postgres::Client,
+    client: &deadpool_postgres::Client,
     monitor: Uuid,
     period: &str,
     days: i64,
 ) -> Result<Uptime, tokio_postgres::Error> {
     let state = client
-        .query_one(
+        .prepare_cached(
             "SELECT now(), \
                  (SELECT through FROM rollup_state WHERE kind = 'hourly'), \
                  (SELECT through FROM rollup_state WHERE kind = 'daily')",
-            &[],
         )
         .await?;
+    let state = client.query_one(&state, &[]).await?;
     let now: DateTime<Utc> = state.get(0);
     let start = now - Duration::days(days);
     let plan = Plan::new(start, now, state.get(1), state.get(2));
     let totals = client
-        .query_one(
+        .prepare_cached(
             "SELECT coalesce(sum(checks), 0)::int8, coalesce(sum(up), 0)::int8, \
                  coalesce(sum(down), 0)::int8, coalesce(sum(degraded), 0)::int8, \
                  sum(lat_sum)::float8, max(lat_max)::float8 FROM ( \
@@ -378,19 +378,26 @@ pub async fn uptime(
                  FROM check_results WHERE monitor_id = $1 \
                    AND ((slot_ts >= $2 AND slot_ts < $3) OR (slot_ts >= $6 AND slot_ts < $7)) \
              ) s",
+        )
+        .await?;
+    let totals = client
+        .query_one(
+            &totals,
             &[
                 &monitor, &plan.start, &plan.h0, &plan.d0, &plan.d1, &plan.h1, &plan.now,
             ],
         )
         .await?;
     let incidents = client
-        .query_one(
+        .prepare_cached(
             "SELECT count(*)::int8, coalesce(sum(extract(epoch FROM \
                  LEAST(coalesce(resolved_at, $3), $3) - GREATEST(started_at, $2))), 0)::float8 \
              FROM incidents WHERE monitor_id = $1 AND started_at < $3 \
                AND (resolved_at IS NULL OR resolved_at > $2)",
-            &[&monitor, &start, &now],
         )
+        .await?;
+    let incidents = client
+        .query_one(&incidents, &[&monitor, &start, &now])
         .await?;
     let checks: i64 = totals.get(0);
     let down: i64 = totals.get(2);

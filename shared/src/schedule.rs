@@ -74,8 +74,10 @@ for i = 1, #due, 2 do
     local iv = tonumber(string.sub(spec, 1, a - 1))
     local phase = tonumber(string.sub(spec, a + 1, b - 1))
     local lease = tonumber(string.sub(spec, b + 1))
-    local latest = now - ((now - phase) % iv)
-    if latest > slot then slot = latest end
+    -- A slot missed by up to two leases (its owner froze or died and the
+    -- lease was reaped, a check ran long) is still run, late, as the same
+    -- slot; anything older jumps to the latest grid slot.
+    if now - slot > 2 * lease then slot = now - ((now - phase) % iv) end
     redis.call('ZADD', KEYS[2], now + lease, id)
     redis.call('HSET', KEYS[3], id, ARGV[1] .. '|' .. string.format('%.0f', slot))
     table.insert(out, id)
@@ -111,8 +113,11 @@ local a = string.find(spec, ':', 1, true)
 local b = string.find(spec, ':', a + 1, true)
 local iv = tonumber(string.sub(spec, 1, a - 1))
 local phase = tonumber(string.sub(spec, a + 1, b - 1))
-local nxt = now - ((now - phase) % iv) + iv
-if nxt <= slot then nxt = slot + iv end
+local lease = tonumber(string.sub(spec, b + 1))
+-- The next grid slot after this one, even if it is already past (it is
+-- then run at once, late); more than two leases behind, the next one ahead.
+local nxt = slot - ((slot - phase) % iv) + iv
+if nxt < now - 2 * lease then nxt = now - ((now - phase) % iv) + iv end
 redis.call('ZADD', KEYS[1], nxt, ARGV[1])
 return 1
 "#;

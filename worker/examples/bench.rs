@@ -279,11 +279,117 @@ async fn main() {
             per_k(p1 - p0)
         );
         println!(
-            "peak worker RSS     {:?} MiB",
-            peak.iter().map(|k| k / 1024).collect::<Vec<_>>()
+            "peak RSS            worker {:?} MiB, redis-server {} MiB, largest postgres process {} MiB",
+            peak.iter().map(|k| k / 1024).collect::<Vec<_>>(),
+            redis_pids.iter().map(|p| peak_rss_kib(*p)).max().unwrap_or(0) / 1024,
+            pg_pids.iter().map(|p| peak_rss_kib(*p)).max().unwrap_or(0) / 1024
         );
         println!("rows written        {total_rows} total; {:.0} bytes per stored result (table + indexes)", size as f64 / total_rows.max(1) as f64);
     }
     drop(db);
     shared::testing::drop_database(&db_name);
+
+    #[allow(clippy::cast_precision_loss)]
+    let rate = monitors as f64 / interval as f64;
+    if env_num("BENCH_BLACKBOX", 1) == 1 {
+        blackbox(&format!("http://{target}/"), rate, seconds, concurrency).await;
+    }
+}
+
+/// The same target probed by Prometheus' blackbox_exporter at the same rate:
+/// CPU seconds per 1,000 probes of the exporter process alone (it schedules
+/// nothing and stores nothing; Prometheus would do that).
+async fn blackbox(target: &str, rate: f64, seconds: u64, concurrency: u64) {
+    let Some(binary) = ["prometheus-blackbox-exporter", "blackbox_exporter"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+    else {
+        println!("blackbox_exporter   not installed (apt-get install prometheus-blackbox-exporter); comparison skipped");
+        return;
+    };
+    let config = std::env::temp_dir().join(format!("uptime-bench-blackbox-{}.yml", std::process::id()));
+    std::fs::write(
+        &config,
+        "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let mut child = Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(usize::try_from(concurrency).unwrap_or(64))
+        .build()
+        .unwrap();
+    let probe = format!("http://127.0.0.1:{port}/probe?module=http_2xx&target={target}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.get(&probe).send().await.is_err() {
+        assert!(Instant::now() < deadline, "blackbox_exporter did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let succeeded = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(
+        usize::try_from(concurrency).unwrap_or(64),
+    ));
+    let run = |window: Duration, count: bool| {
+        let client = client.clone();
+        let probe = probe.clone();
+        let succeeded = succeeded.clone();
+        let slots = slots.clone();
+        async move {
+            // Probes are issued on a 10 ms tick at the monitors' rate.
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            let started = Instant::now();
+            let mut issued = 0.0f64;
+            while started.elapsed() < window {
+                tick.tick().await;
+                let due = rate * started.elapsed().as_secs_f64();
+                while issued < due {
+                    issued += 1.0;
+                    let Ok(permit) = slots.clone().acquire_owned().await else { break };
+                    let (client, probe, succeeded) = (client.clone(), probe.clone(), succeeded.clone());
+                    tokio::spawn(async move {
+                        let ok = match client.get(&probe).send().await {
+                            Ok(r) => r.text().await.is_ok_and(|b| b.contains("probe_success 1")),
+                            Err(_) => false,
+                        };
+                        if ok && count {
+                            succeeded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        drop(permit);
+                    });
+                }
+            }
+            let _ = slots.acquire_many(u32::try_from(concurrency).unwrap_or(64)).await;
+        }
+    };
+    run(Duration::from_secs(3), false).await;
+    let pid = child.id();
+    let before = cpu_ticks(pid);
+    let started = Instant::now();
+    run(Duration::from_secs(seconds), true).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let ticks = cpu_ticks(pid) - before;
+    let probes = succeeded.load(std::sync::atomic::Ordering::Relaxed);
+    let peak = peak_rss_kib(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&config);
+    #[allow(clippy::cast_precision_loss)]
+    {
+        println!(
+            "blackbox_exporter   {probes} successful probes in {elapsed:.1} s ({:.0} probes/s, asked {rate:.0}/s)",
+            probes as f64 / elapsed
+        );
+        println!(
+            "blackbox CPU        {:.3} s / 1000 probes (exporter only), peak RSS {} MiB",
+            (ticks as f64 / 100.0) / (probes.max(1) as f64 / 1000.0),
+            peak / 1024
+        );
+    }
 }

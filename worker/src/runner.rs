@@ -301,6 +301,10 @@ impl Runner {
     }
 
     /// Runs one check, hands the result to the writer and acknowledges.
+    ///
+    /// HTTP requests carry `X-UpTime-Check: <monitorId>:<slotMs>` (the check
+    /// id the API hands out) unless the monitor sets that header itself, so a
+    /// target can tell monitor traffic apart and match it to stored results.
     async fn check(&self, claim: Claim, monitor: Monitor) {
         let lateness_ms = (claim.claimed_at_ms - claim.slot_ms).max(0);
         #[allow(clippy::cast_precision_loss)]
@@ -311,7 +315,8 @@ impl Runner {
             .saturating_sub(LEASE_MARGIN / 2)
             .max(Duration::from_secs(1));
         let kind = monitor.spec.kind.as_str();
-        let outcome = match tokio::time::timeout(hard, self.engine.check(&monitor.spec)).await {
+        let spec = tagged_spec(&monitor, &claim);
+        let outcome = match tokio::time::timeout(hard, self.engine.check(&spec)).await {
             Ok(outcome) => outcome,
             Err(_) => shared::check::Outcome {
                 status: CheckStatus::Down,
@@ -474,4 +479,26 @@ async fn pause(stop: &mut watch::Receiver<bool>, wait: Duration) {
         () = tokio::time::sleep(wait) => {}
         _ = stop.changed() => {}
     }
+}
+
+/// Name of the header identifying a check to its HTTP target.
+pub const CHECK_ID_HEADER: &str = "X-UpTime-Check";
+
+/// The monitor's spec, with the check id header added for HTTP checks.
+fn tagged_spec<'a>(monitor: &'a Monitor, claim: &Claim) -> std::borrow::Cow<'a, shared::model::MonitorSpec> {
+    let spec = &monitor.spec;
+    let own = spec
+        .headers
+        .iter()
+        .flatten()
+        .any(|(name, _)| name.eq_ignore_ascii_case(CHECK_ID_HEADER));
+    if !spec.kind.is_http() || own {
+        return std::borrow::Cow::Borrowed(spec);
+    }
+    let mut tagged = spec.clone();
+    tagged.headers.get_or_insert_with(Default::default).insert(
+        CHECK_ID_HEADER.to_owned(),
+        format!("{}:{}", monitor.id, claim.slot_ms),
+    );
+    std::borrow::Cow::Owned(tagged)
 }

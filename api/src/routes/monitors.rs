@@ -579,16 +579,31 @@ async fn results(
     let before: Option<DateTime<Utc>> = pagination::decode_cursor(query.cursor.as_deref())?;
     let client = state.db.get().await?;
     fetch_existing(&client, id, false).await?;
-    let statement = client
-        .prepare_cached(&format!(
-            "SELECT {CHECK_RESULT_COLUMNS} FROM check_results \
-             WHERE monitor_id = $1 AND ($2::timestamptz IS NULL OR slot_ts < $2) \
-             ORDER BY slot_ts DESC LIMIT $3"
-        ))
-        .await?;
-    let rows = client
-        .query(&statement, &[&id, &before, &(limit + 1)])
-        .await?;
+    // Two statements rather than `$2 IS NULL OR ...`, so each gets a cached
+    // generic plan (one index scan per daily partition) instead of being
+    // planned again on every call.
+    let rows = match before {
+        None => {
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {CHECK_RESULT_COLUMNS} FROM check_results \
+                     WHERE monitor_id = $1 ORDER BY slot_ts DESC LIMIT $2"
+                ))
+                .await?;
+            client.query(&statement, &[&id, &(limit + 1)]).await?
+        }
+        Some(before) => {
+            let statement = client
+                .prepare_cached(&format!(
+                    "SELECT {CHECK_RESULT_COLUMNS} FROM check_results \
+                     WHERE monitor_id = $1 AND slot_ts < $2 ORDER BY slot_ts DESC LIMIT $3"
+                ))
+                .await?;
+            client
+                .query(&statement, &[&id, &before, &(limit + 1)])
+                .await?
+        }
+    };
     let items = rows
         .iter()
         .map(CheckResult::from_row)
