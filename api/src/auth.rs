@@ -84,11 +84,13 @@ impl KeyCache {
     fn get(&self, hash: &[u8; 32], now: DateTime<Utc>) -> Option<(Caller, bool)> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get_mut(hash)?;
-        if entry.read_at.elapsed() >= KEY_CACHE_TTL || entry.expires_at.is_some_and(|at| at <= now) {
+        if entry.read_at.elapsed() >= KEY_CACHE_TTL || entry.expires_at.is_some_and(|at| at <= now)
+        {
             entries.remove(hash);
             return None;
         }
-        let record = entry.use_recorded_at.elapsed().as_secs() >= LAST_USED_RESOLUTION_SECONDS as u64;
+        let record =
+            entry.use_recorded_at.elapsed().as_secs() >= LAST_USED_RESOLUTION_SECONDS as u64;
         if record {
             entry.use_recorded_at = Instant::now();
         }

@@ -196,7 +196,11 @@ async fn roll_pending(
             .iter()
             .map(|row| row.get(0))
             .collect();
-        buckets.extend(dirty.iter().filter(|hour| **hour < through && **hour >= raw_from));
+        buckets.extend(
+            dirty
+                .iter()
+                .filter(|hour| **hour < through && **hour >= raw_from),
+        );
         // Days already rolled whose hours changed are rolled again too.
         let daily = watermark(client, Kind::Daily).await?;
         let stale_days: Vec<DateTime<Utc>> = dirty
@@ -328,15 +332,26 @@ impl Plan {
             .unwrap_or(h0)
             .max(h0);
         let d0 = Kind::Daily.ceil(h0);
-        let d1 = daily_through
-            .map(|t| t.min(h1))
-            .unwrap_or(d0)
-            .max(d0);
+        let d1 = daily_through.map(|t| t.min(h1)).unwrap_or(d0).max(d0);
         if d1 > d0 && d1 <= h1 {
-            Self { start, now, h0, d0, d1, h1 }
+            Self {
+                start,
+                now,
+                h0,
+                d0,
+                d1,
+                h1,
+            }
         } else {
             // No whole rolled day inside: hourly rollups cover [h0, h1).
-            Self { start, now, h0, d0: h1, d1: h1, h1 }
+            Self {
+                start,
+                now,
+                h0,
+                d0: h1,
+                d1: h1,
+                h1,
+            }
         }
     }
 }
@@ -384,7 +399,13 @@ pub async fn uptime(
         .query_one(
             &totals,
             &[
-                &monitor, &plan.start, &plan.h0, &plan.d0, &plan.d1, &plan.h1, &plan.now,
+                &monitor,
+                &plan.start,
+                &plan.h0,
+                &plan.d0,
+                &plan.d1,
+                &plan.h1,
+                &plan.now,
             ],
         )
         .await?;
@@ -411,8 +432,9 @@ pub async fn uptime(
         up: totals.get(1),
         down,
         degraded: totals.get(3),
-        uptime_percent: (checks > 0)
-            .then(|| ((checks - down) as f64 * 100.0 / checks as f64 * 10_000.0).round() / 10_000.0),
+        uptime_percent: (checks > 0).then(|| {
+            ((checks - down) as f64 * 100.0 / checks as f64 * 10_000.0).round() / 10_000.0
+        }),
         downtime_seconds: (incidents.get::<_, f64>(1) * 1000.0).round() / 1000.0,
         incidents: incidents.get(0),
         latency_avg_ms: latency_sum
@@ -484,6 +506,9 @@ mod tests {
         assert_eq!(Kind::Hourly.floor(x), t("2026-03-04T05:00:00Z"));
         assert_eq!(Kind::Hourly.ceil(x), t("2026-03-04T06:00:00Z"));
         assert_eq!(Kind::Daily.floor(x), t("2026-03-04T00:00:00Z"));
-        assert_eq!(Kind::Daily.ceil(t("2026-03-04T00:00:00Z")), t("2026-03-04T00:00:00Z"));
+        assert_eq!(
+            Kind::Daily.ceil(t("2026-03-04T00:00:00Z")),
+            t("2026-03-04T00:00:00Z")
+        );
     }
 }

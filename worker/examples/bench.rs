@@ -302,12 +302,18 @@ async fn main() {
 async fn blackbox(target: &str, rate: f64, seconds: u64, concurrency: u64) {
     let Some(binary) = ["prometheus-blackbox-exporter", "blackbox_exporter"]
         .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
     else {
         println!("blackbox_exporter   not installed (apt-get install prometheus-blackbox-exporter); comparison skipped");
         return;
     };
-    let config = std::env::temp_dir().join(format!("uptime-bench-blackbox-{}.yml", std::process::id()));
+    let config =
+        std::env::temp_dir().join(format!("uptime-bench-blackbox-{}.yml", std::process::id()));
     std::fs::write(
         &config,
         "modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n",
@@ -351,8 +357,11 @@ async fn blackbox(target: &str, rate: f64, seconds: u64, concurrency: u64) {
                 let due = rate * started.elapsed().as_secs_f64();
                 while issued < due {
                     issued += 1.0;
-                    let Ok(permit) = slots.clone().acquire_owned().await else { break };
-                    let (client, probe, succeeded) = (client.clone(), probe.clone(), succeeded.clone());
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        break;
+                    };
+                    let (client, probe, succeeded) =
+                        (client.clone(), probe.clone(), succeeded.clone());
                     tokio::spawn(async move {
                         let ok = match client.get(&probe).send().await {
                             Ok(r) => r.text().await.is_ok_and(|b| b.contains("probe_success 1")),
@@ -365,7 +374,9 @@ async fn blackbox(target: &str, rate: f64, seconds: u64, concurrency: u64) {
                     });
                 }
             }
-            let _ = slots.acquire_many(u32::try_from(concurrency).unwrap_or(64)).await;
+            let _ = slots
+                .acquire_many(u32::try_from(concurrency).unwrap_or(64))
+                .await;
         }
     };
     run(Duration::from_secs(3), false).await;

@@ -137,7 +137,10 @@ impl Cluster {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("DATABASE_URL", self.database_url())
-            .env("REDIS_URL", format!("redis://127.0.0.1:{}/0", self.redis_port))
+            .env(
+                "REDIS_URL",
+                format!("redis://127.0.0.1:{}/0", self.redis_port),
+            )
             .env("REDIS_KEY_PREFIX", "chaos:")
             .env("UPTIME_BOOTSTRAP_API_KEY", ADMIN_KEY)
             .env("APP_ENV", "development")
@@ -277,7 +280,9 @@ impl Cluster {
         }
         for i in 0..self.workers.len() {
             if let Some(Ok(Some(status))) = self.workers[i].as_mut().map(Child::try_wait) {
-                println!("chaos: VIOLATION worker-{i} exited by itself ({status}); see worker-{i}.log");
+                println!(
+                    "chaos: VIOLATION worker-{i} exited by itself ({status}); see worker-{i}.log"
+                );
                 dead += 1;
                 self.start_worker(i);
             }
@@ -398,7 +403,12 @@ struct Api {
 }
 
 impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Option<Value> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Option<Value> {
         for _ in 0..40 {
             let mut request = self
                 .client
@@ -413,7 +423,10 @@ impl Api {
                 }
                 Ok(response) if response.status().is_client_error() => {
                     let status = response.status();
-                    panic!("{method} {path}: {status} {}", response.text().await.unwrap_or_default());
+                    panic!(
+                        "{method} {path}: {status} {}",
+                        response.text().await.unwrap_or_default()
+                    );
                 }
                 _ => tokio::time::sleep(Duration::from_millis(500)).await,
             }
@@ -431,7 +444,8 @@ async fn main() {
         .unwrap_or(if short { 90 } else { 300 });
     let outage = Duration::from_secs(if short { 10 } else { 30 });
     let settle = Duration::from_millis((LEASE_MS + 5_000 + 4_000) as u64);
-    let bin = PathBuf::from(std::env::var("CHAOS_BIN_DIR").unwrap_or_else(|_| "target/release".into()));
+    let bin =
+        PathBuf::from(std::env::var("CHAOS_BIN_DIR").unwrap_or_else(|_| "target/release".into()));
     let dir = std::env::temp_dir().join(format!("uptime-chaos-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     // A panic anywhere must not leave the system under test running.
@@ -443,7 +457,13 @@ async fn main() {
             .args(["-KILL", "-P", &std::process::id().to_string()])
             .status();
         let _ = pg_command(&pg_bindir().join("pg_ctl"))
-            .args(["-D", cleanup_dir.join("pg").to_str().unwrap_or_default(), "-m", "immediate", "stop"])
+            .args([
+                "-D",
+                cleanup_dir.join("pg").to_str().unwrap_or_default(),
+                "-m",
+                "immediate",
+                "stop",
+            ])
             .stdout(Stdio::null())
             .status();
         println!("chaos: aborted; logs in {}", cleanup_dir.display());
@@ -460,7 +480,11 @@ async fn main() {
     // PostgreSQL of our own.
     let pg_bin = pg_bindir();
     if is_root() {
-        Command::new("chown").args(["postgres"]).arg(&dir).status().unwrap();
+        Command::new("chown")
+            .args(["postgres"])
+            .arg(&dir)
+            .status()
+            .unwrap();
     }
     let status = pg_command(&pg_bin.join("initdb"))
         .args(["-D"])
@@ -492,7 +516,10 @@ async fn main() {
         .await
         .unwrap();
         tokio::spawn(conn);
-        client.batch_execute("CREATE DATABASE uptime").await.unwrap();
+        client
+            .batch_execute("CREATE DATABASE uptime")
+            .await
+            .unwrap();
     }
     cluster.start_redis();
 
@@ -505,15 +532,27 @@ async fn main() {
         serve(target_port, move |req: Request<hyper::body::Incoming>| {
             let seen = seen.clone();
             async move {
-                if let Some(id) = req.headers().get("x-uptime-check").and_then(|v| v.to_str().ok()) {
-                    *seen.lock().unwrap().checks.entry(id.to_owned()).or_default() += 1;
+                if let Some(id) = req
+                    .headers()
+                    .get("x-uptime-check")
+                    .and_then(|v| v.to_str().ok())
+                {
+                    *seen
+                        .lock()
+                        .unwrap()
+                        .checks
+                        .entry(id.to_owned())
+                        .or_default() += 1;
                 }
                 let path = req.uri().path().to_owned();
                 if path.starts_with("/slow/") {
                     // Slow answers keep checks in flight when a fault hits.
                     tokio::time::sleep(Duration::from_millis(600)).await;
                 }
-                match path.strip_prefix("/flip/").and_then(|n| n.parse::<u64>().ok()) {
+                match path
+                    .strip_prefix("/flip/")
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
                     Some(n) if flip_down(n) => reply(500),
                     _ => reply(200),
                 }
@@ -536,9 +575,17 @@ async fn main() {
                         .unwrap_or_default()
                         .to_owned()
                 };
-                let (id, timestamp, signature) =
-                    (header("webhook-id"), header("webhook-timestamp"), header("webhook-signature"));
-                let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                let (id, timestamp, signature) = (
+                    header("webhook-id"),
+                    header("webhook-timestamp"),
+                    header("webhook-signature"),
+                );
+                let body = req
+                    .into_body()
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes())
+                    .unwrap_or_default();
                 let valid = shared::notify::sign::verify_standard(
                     &secret.lock().unwrap(),
                     &id,
@@ -560,7 +607,10 @@ async fn main() {
                     (
                         0,
                         event["type"].as_str().unwrap_or_default().to_owned(),
-                        event["monitor"]["id"].as_str().unwrap_or_default().to_owned(),
+                        event["monitor"]["id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
                     )
                 });
                 entry.0 += 1;
@@ -582,8 +632,19 @@ async fn main() {
         base: format!("http://127.0.0.1:{}", cluster.api_port),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
-    while api.client.get(format!("{}/health", api.base)).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
-        assert!(Instant::now() < deadline, "the API did not become healthy; see api.log");
+    while api
+        .client
+        .get(format!("{}/health", api.base))
+        .send()
+        .await
+        .map(|r| r.status().is_success())
+        .ok()
+        != Some(true)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the API did not become healthy; see api.log"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let channel = api
@@ -617,19 +678,30 @@ async fn main() {
         let api = &api;
         let tracked = tracked.clone();
         async move {
-            let created = api.send(reqwest::Method::POST, "/api/v1/monitors", Some(body)).await.unwrap();
+            let created = api
+                .send(reqwest::Method::POST, "/api/v1/monitors", Some(body))
+                .await
+                .unwrap();
             let id: Uuid = created["id"].as_str().unwrap().parse().unwrap();
             tracked.lock().unwrap().insert(
                 id,
                 Tracked {
-                    spans: vec![Span { interval_ms: interval * 1000, from_ms: now_ms(), to_ms: None }],
+                    spans: vec![Span {
+                        interval_ms: interval * 1000,
+                        from_ms: now_ms(),
+                        to_ms: None,
+                    }],
                     deleted: false,
                 },
             );
             id
         }
     };
-    let ids: Vec<Uuid> = stream::iter(0..monitors).map(create).buffer_unordered(16).collect().await;
+    let ids: Vec<Uuid> = stream::iter(0..monitors)
+        .map(create)
+        .buffer_unordered(16)
+        .collect()
+        .await;
     println!("chaos: created {} monitors; warming up", ids.len());
 
     let mut scenarios: Vec<Scenario> = Vec::new();
@@ -646,7 +718,12 @@ async fn main() {
             cluster.sample_memory();
             tokio::time::sleep(settle).await;
             cluster.sample_memory();
-            scenarios.push(Scenario { name: $name, from_ms, to_ms: now_ms(), outages });
+            scenarios.push(Scenario {
+                name: $name,
+                from_ms,
+                to_ms: now_ms(),
+                outages,
+            });
         }};
     }
 
@@ -693,8 +770,11 @@ async fn main() {
         let blocker = tokio::spawn(async move {
             let client = redis::Client::open(url).unwrap();
             let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-            let _: redis::RedisResult<()> =
-                redis::cmd("DEBUG").arg("SLEEP").arg(stall).query_async(&mut conn).await;
+            let _: redis::RedisResult<()> = redis::cmd("DEBUG")
+                .arg("SLEEP")
+                .arg(stall)
+                .query_async(&mut conn)
+                .await;
         });
         let _ = blocker.await;
         // The client may give up waiting before Redis wakes up.
@@ -720,28 +800,64 @@ async fn main() {
     });
     let mut changed: HashSet<Uuid> = HashSet::new();
     scenario!("monitors changed under load", {
-        let extra: Vec<Uuid> =
-            stream::iter(monitors..monitors + 10).map(create).buffer_unordered(10).collect().await;
+        let extra: Vec<Uuid> = stream::iter(monitors..monitors + 10)
+            .map(create)
+            .buffer_unordered(10)
+            .collect()
+            .await;
         changed.extend(extra.iter().copied());
-        let pick: Vec<Uuid> = ids.iter().filter(|id| !changed.contains(id)).copied().take(20).collect();
+        let pick: Vec<Uuid> = ids
+            .iter()
+            .filter(|id| !changed.contains(id))
+            .copied()
+            .take(20)
+            .collect();
         for (n, id) in pick.iter().enumerate() {
             let at = now_ms();
             match n % 4 {
                 0 => {
                     // New interval: the old span ends, a new one begins.
-                    api.send(reqwest::Method::PATCH, &format!("/api/v1/monitors/{id}"),
-                             Some(json!({"intervalSeconds": 3}))).await.unwrap();
+                    api.send(
+                        reqwest::Method::PATCH,
+                        &format!("/api/v1/monitors/{id}"),
+                        Some(json!({"intervalSeconds": 3})),
+                    )
+                    .await
+                    .unwrap();
                     let mut tracked = tracked.lock().unwrap();
                     let entry = tracked.get_mut(id).unwrap();
                     entry.spans.last_mut().unwrap().to_ms = Some(at);
-                    entry.spans.push(Span { interval_ms: 3000, from_ms: now_ms(), to_ms: None });
+                    entry.spans.push(Span {
+                        interval_ms: 3000,
+                        from_ms: now_ms(),
+                        to_ms: None,
+                    });
                 }
                 1 => {
-                    api.send(reqwest::Method::POST, &format!("/api/v1/monitors/{id}/pause"), None).await.unwrap();
-                    tracked.lock().unwrap().get_mut(id).unwrap().spans.last_mut().unwrap().to_ms = Some(at);
+                    api.send(
+                        reqwest::Method::POST,
+                        &format!("/api/v1/monitors/{id}/pause"),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                    tracked
+                        .lock()
+                        .unwrap()
+                        .get_mut(id)
+                        .unwrap()
+                        .spans
+                        .last_mut()
+                        .unwrap()
+                        .to_ms = Some(at);
                 }
                 2 => {
-                    api.send(reqwest::Method::DELETE, &format!("/api/v1/monitors/{id}"), None).await;
+                    api.send(
+                        reqwest::Method::DELETE,
+                        &format!("/api/v1/monitors/{id}"),
+                        None,
+                    )
+                    .await;
                     let mut tracked = tracked.lock().unwrap();
                     let entry = tracked.get_mut(id).unwrap();
                     entry.spans.last_mut().unwrap().to_ms = Some(at);
@@ -749,7 +865,13 @@ async fn main() {
                 }
                 _ => {
                     for _ in 0..3 {
-                        api.send(reqwest::Method::POST, &format!("/api/v1/monitors/{id}/check-now"), None).await.unwrap();
+                        api.send(
+                            reqwest::Method::POST,
+                            &format!("/api/v1/monitors/{id}/check-now"),
+                            None,
+                        )
+                        .await
+                        .unwrap();
                     }
                 }
             }
@@ -781,8 +903,17 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
+    let tracked = std::mem::take(&mut *tracked.lock().unwrap());
     let violations = crashes
-        + verify(&db, &seen, &tracked.lock().unwrap(), &changed, &scenarios, &cluster).await;
+        + verify(
+            &db,
+            &seen,
+            &tracked,
+            &changed,
+            &scenarios,
+            &cluster,
+        )
+        .await;
     cluster.shutdown();
     if std::env::var("CHAOS_KEEP").is_ok_and(|v| v == "1") || violations > 0 {
         println!("chaos: logs kept in {}", dir.display());
@@ -878,7 +1009,15 @@ async fn verify(
     println!();
     println!(
         "{:<32} {:>9} {:>8} {:>5} {:>7} {:>8} {:>9} {:>5} {:>9}",
-        "scenario", "expected", "stored", "dup", "missed", "notif.", "delivered", "dup", "max gap s"
+        "scenario",
+        "expected",
+        "stored",
+        "dup",
+        "missed",
+        "notif.",
+        "delivered",
+        "dup",
+        "max gap s"
     );
     let mut total_missed = 0;
     let mut missed_examples = Vec::new();
@@ -894,7 +1033,10 @@ async fn verify(
                 // check is due at once, off the grid) to one lease before it
                 // ends (a pause or delete may cut the last one short).
                 let lo = (span.from_ms + interval).max(scenario.from_ms);
-                let hi = span.to_ms.map_or(scenario.to_ms, |t| t - LEASE_MS).min(scenario.to_ms - 1);
+                let hi = span
+                    .to_ms
+                    .map_or(scenario.to_ms, |t| t - LEASE_MS)
+                    .min(scenario.to_ms - 1);
                 let mut slot = lo - (lo - phase).rem_euclid(interval) + interval;
                 while slot <= hi {
                     if !excluded(slot, interval) {
@@ -918,13 +1060,19 @@ async fn verify(
                     if b < scenario.from_ms || a > scenario.to_ms || b < span.from_ms {
                         continue;
                     }
-                    if all_outages.iter().any(|(x, y)| a <= *y + interval + 2_000 && b >= x - 1_000) {
+                    if all_outages
+                        .iter()
+                        .any(|(x, y)| a <= *y + interval + 2_000 && b >= x - 1_000)
+                    {
                         continue;
                     }
                     max_gap = max_gap.max(b - a);
                     if b - a > interval + LEASE_MS {
                         violations += 1;
-                        println!("chaos: VIOLATION gap of {} ms for {id} between {a} and {b}", b - a);
+                        println!(
+                            "chaos: VIOLATION gap of {} ms for {id} between {a} and {b}",
+                            b - a
+                        );
                     }
                 }
             }
@@ -946,13 +1094,24 @@ async fn verify(
         total_missed += missed;
         println!(
             "{:<32} {:>9} {:>8} {:>5} {:>7} {:>8} {:>9} {:>5} {:>9.1}",
-            scenario.name, expected, got, 0, missed, notif, delivered, redelivered, max_gap as f64 / 1000.0
+            scenario.name,
+            expected,
+            got,
+            0,
+            missed,
+            notif,
+            delivered,
+            redelivered,
+            max_gap as f64 / 1000.0
         );
     }
     println!();
     let undelivered = events
         .iter()
-        .filter(|e| e.get::<_, String>(3) != "suppressed" && !seen.webhooks.contains_key(&e.get::<_, String>(0)))
+        .filter(|e| {
+            e.get::<_, String>(3) != "suppressed"
+                && !seen.webhooks.contains_key(&e.get::<_, String>(0))
+        })
         .count();
     let deleted: HashSet<String> = tracked
         .iter()
@@ -971,9 +1130,13 @@ async fn verify(
         .filter(|(id, t)| {
             let end = t.spans.last().and_then(|s| s.to_ms);
             let resumed = t.spans.last().is_some_and(|s| s.to_ms.is_none());
-            !resumed && !t.deleted && end.is_some_and(|end| {
-                stored.get(id).is_some_and(|slots| slots.iter().any(|s| *s > end + LEASE_MS))
-            })
+            !resumed
+                && !t.deleted
+                && end.is_some_and(|end| {
+                    stored
+                        .get(id)
+                        .is_some_and(|slots| slots.iter().any(|s| *s > end + LEASE_MS))
+                })
         })
         .count();
     let deleted_left = tracked
@@ -985,7 +1148,10 @@ async fn verify(
         ("slots stored twice", duplicates as usize),
         ("up results the target never saw", unrequested),
         ("transitions with two events", twice),
-        ("incident transitions without an event", expected_events.saturating_sub(per_transition.len())),
+        (
+            "incident transitions without an event",
+            expected_events.saturating_sub(per_transition.len()),
+        ),
         ("events never delivered", undelivered),
         ("deliveries not from an event", stray),
         ("bad signatures", seen.bad_signatures as usize),
@@ -1008,7 +1174,11 @@ async fn verify(
     );
     for (role, kib) in cluster.peaks.lock().unwrap().iter() {
         let over = *kib > MEMORY_BOUND_KIB;
-        println!("peak memory {role:<10} {:>7.1} MiB{}", *kib as f64 / 1024.0, if over { "  VIOLATION" } else { "" });
+        println!(
+            "peak memory {role:<10} {:>7.1} MiB{}",
+            *kib as f64 / 1024.0,
+            if over { "  VIOLATION" } else { "" }
+        );
         if over {
             violations += 1;
         }

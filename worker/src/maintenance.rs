@@ -24,6 +24,7 @@ pub const ROLLUP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Rebuilds the schedule whenever `needed` fires and the epoch is missing;
 /// reconciles every [`RECONCILE_INTERVAL`] when this worker wins the lock.
+#[allow(clippy::too_many_arguments)] // one task's handles, passed once at start
 pub async fn run(
     db: PgPool,
     redis: RedisPool,
@@ -124,7 +125,13 @@ pub async fn reconcile_once(
 pub async fn maintain(db: &PgPool, retention_days: u32) -> anyhow::Result<rollup::Report> {
     let mut client = db.get().await?;
     let report = rollup::maintain(&mut client, retention_days).await?;
-    if report.ran && report != (rollup::Report { ran: true, ..Default::default() }) {
+    if report.ran
+        && report
+            != (rollup::Report {
+                ran: true,
+                ..Default::default()
+            })
+    {
         tracing::info!(
             partitions_created = report.partitions_created,
             partitions_dropped = report.partitions_dropped,

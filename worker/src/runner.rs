@@ -485,7 +485,10 @@ async fn pause(stop: &mut watch::Receiver<bool>, wait: Duration) {
 pub const CHECK_ID_HEADER: &str = "X-UpTime-Check";
 
 /// The monitor's spec, with the check id header added for HTTP checks.
-fn tagged_spec<'a>(monitor: &'a Monitor, claim: &Claim) -> std::borrow::Cow<'a, shared::model::MonitorSpec> {
+fn tagged_spec<'a>(
+    monitor: &'a Monitor,
+    claim: &Claim,
+) -> std::borrow::Cow<'a, shared::model::MonitorSpec> {
     let spec = &monitor.spec;
     let own = spec
         .headers

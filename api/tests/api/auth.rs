@@ -101,7 +101,8 @@ async fn revoked_and_expired_keys_get_401() {
         .unwrap();
     // An expiry written behind the API's back is seen once the key's cache
     // entry ages out (revocation through the API evicts it at once).
-    tokio::time::sleep(uptime_api::auth::KEY_CACHE_TTL + std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(uptime_api::auth::KEY_CACHE_TTL + std::time::Duration::from_millis(200))
+        .await;
     let response = app
         .request_as(key, Method::GET, "/api/v1/monitors")
         .send()

@@ -117,7 +117,11 @@ async fn uptime_from_rollups_equals_uptime_from_raw_rows() {
     let mut before = Vec::new();
     for period in ["24h", "7d", "30d"] {
         let answer = uptime(&app, id, period).await;
-        assert_eq!(counts(&answer), raw_truth(&app, id, &answer).await, "{period} before rollups");
+        assert_eq!(
+            counts(&answer),
+            raw_truth(&app, id, &answer).await,
+            "{period} before rollups"
+        );
         before.push(answer);
     }
 
@@ -141,10 +145,18 @@ async fn uptime_from_rollups_equals_uptime_from_raw_rows() {
 
     for (period, old) in ["24h", "7d", "30d"].into_iter().zip(before) {
         let answer = uptime(&app, id, period).await;
-        assert_eq!(counts(&answer), raw_truth(&app, id, &answer).await, "{period} from rollups");
+        assert_eq!(
+            counts(&answer),
+            raw_truth(&app, id, &answer).await,
+            "{period} from rollups"
+        );
         let avg = answer["latencyAvgMs"].as_f64().unwrap();
-        assert!((avg - old["latencyAvgMs"].as_f64().unwrap()).abs() < 0.5, "{period}: {answer} vs {old}");
-        let expected = 100.0 * (1.0 - answer["down"].as_f64().unwrap() / answer["checks"].as_f64().unwrap());
+        assert!(
+            (avg - old["latencyAvgMs"].as_f64().unwrap()).abs() < 0.5,
+            "{period}: {answer} vs {old}"
+        );
+        let expected =
+            100.0 * (1.0 - answer["down"].as_f64().unwrap() / answer["checks"].as_f64().unwrap());
         assert!((answer["uptimePercent"].as_f64().unwrap() - expected).abs() < 0.001);
     }
 
@@ -186,7 +198,10 @@ async fn a_late_result_rolls_its_hour_and_day_again() {
     // writes (e.g. its buffer flushed after Postgres came back).
     let hour: DateTime<Utc> = app
         .db
-        .query_one("SELECT date_trunc('hour', now(), 'UTC') - interval '40 hours'", &[])
+        .query_one(
+            "SELECT date_trunc('hour', now(), 'UTC') - interval '40 hours'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -231,15 +246,24 @@ async fn a_late_result_rolls_its_hour_and_day_again() {
     assert_eq!(applied.inserted, 1);
     let dirty: i64 = app
         .db
-        .query_one("SELECT count(*) FROM rollup_dirty_hours WHERE hour = $1", &[&hour])
+        .query_one(
+            "SELECT count(*) FROM rollup_dirty_hours WHERE hour = $1",
+            &[&hour],
+        )
         .await
         .unwrap()
         .get(0);
     assert_eq!(dirty, 1, "the writer marks the hour");
 
     maintain_until_idle(&app, 30).await;
-    assert_eq!(rolled("check_rollups_hourly", hour).await, (hour_checks + 1, 5000.0));
-    assert_eq!(rolled("check_rollups_daily", day).await, (day_checks + 1, 5000.0));
+    assert_eq!(
+        rolled("check_rollups_hourly", hour).await,
+        (hour_checks + 1, 5000.0)
+    );
+    assert_eq!(
+        rolled("check_rollups_daily", day).await,
+        (day_checks + 1, 5000.0)
+    );
     let left: i64 = app
         .db
         .query_one("SELECT count(*) FROM rollup_dirty_hours", &[])
@@ -337,30 +361,40 @@ async fn uptime_rejects_bad_periods_and_needs_read_scope() {
     assert!(empty["uptimePercent"].is_null());
     assert_eq!(empty["downtimeSeconds"], 0.0);
     let body = assert_error(
-        app.get(&format!("/api/v1/monitors/{id}/uptime?period=2d")).await,
+        app.get(&format!("/api/v1/monitors/{id}/uptime?period=2d"))
+            .await,
         400,
         "invalid_query",
     )
     .await;
-    assert!(body["message"].as_str().unwrap().contains("24h, 7d, 30d, 90d, 365d"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("24h, 7d, 30d, 90d, 365d"));
     assert_error(
-        app.get(&format!("/api/v1/monitors/{id}/uptime?perod=7d")).await,
+        app.get(&format!("/api/v1/monitors/{id}/uptime?perod=7d"))
+            .await,
         400,
         "invalid_query",
     )
     .await;
     assert_error(
-        app.get(&format!("/api/v1/monitors/{}/uptime", Uuid::now_v7())).await,
+        app.get(&format!("/api/v1/monitors/{}/uptime", Uuid::now_v7()))
+            .await,
         404,
         "not_found",
     )
     .await;
     let writer = app.create_key(&["write"]).await;
     assert_error(
-        app.request_as(&writer, Method::GET, &format!("/api/v1/monitors/{id}/uptime"))
-            .send()
-            .await
-            .unwrap(),
+        app.request_as(
+            &writer,
+            Method::GET,
+            &format!("/api/v1/monitors/{id}/uptime"),
+        )
+        .send()
+        .await
+        .unwrap(),
         403,
         "forbidden",
     )
