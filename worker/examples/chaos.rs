@@ -904,16 +904,7 @@ async fn main() {
     }
 
     let tracked = std::mem::take(&mut *tracked.lock().unwrap());
-    let violations = crashes
-        + verify(
-            &db,
-            &seen,
-            &tracked,
-            &changed,
-            &scenarios,
-            &cluster,
-        )
-        .await;
+    let violations = crashes + verify(&db, &seen, &tracked, &changed, &scenarios, &cluster).await;
     cluster.shutdown();
     if std::env::var("CHAOS_KEEP").is_ok_and(|v| v == "1") || violations > 0 {
         println!("chaos: logs kept in {}", dir.display());
