@@ -1004,10 +1004,10 @@ async fn verify(
         .query_one(
             "SELECT (SELECT count(*) FROM incidents), \
                  (SELECT count(*) FROM incidents WHERE resolved_at IS NOT NULL), \
-                 (SELECT count(*) FROM incidents i WHERE i.opened_slot < $1 - interval '5 seconds' \
+                 (SELECT count(*) FROM incidents i WHERE i.opened_slot < $1::timestamptz - interval '5 seconds' \
                     AND NOT EXISTS (SELECT 1 FROM notification_events e \
                         WHERE e.incident_id = i.id AND e.event_type = 'incident.opened')) \
-               + (SELECT count(*) FROM incidents i WHERE i.resolved_slot < $1 - interval '5 seconds' \
+               + (SELECT count(*) FROM incidents i WHERE i.resolved_slot < $1::timestamptz - interval '5 seconds' \
                     AND NOT EXISTS (SELECT 1 FROM notification_events e \
                         WHERE e.incident_id = i.id AND e.event_type = 'incident.resolved'))",
             &[&drain_from],
