@@ -79,6 +79,17 @@ pub struct Report {
     pub rollups_pruned: u64,
 }
 
+impl Report {
+    /// True when the run created, dropped, rolled or pruned something.
+    pub fn changed_anything(&self) -> bool {
+        self.partitions_created > 0
+            || self.partitions_dropped > 0
+            || self.hours_rolled > 0
+            || self.days_rolled > 0
+            || self.rollups_pruned > 0
+    }
+}
+
 /// Runs the maintenance job once if no other process is running it.
 pub async fn maintain(
     client: &mut tokio_postgres::Client,
@@ -165,7 +176,8 @@ async fn roll_pending(
             closed_before = closed_before.min(kind.floor(hourly));
         }
     }
-    let through = match watermark(client, kind).await? {
+    let stored = watermark(client, kind).await?;
+    let through = match stored {
         Some(through) => through,
         None => {
             // First run: start at the oldest result we still have.
@@ -216,7 +228,7 @@ async fn roll_pending(
     for bucket in &buckets {
         roll_bucket(client, kind, *bucket).await?;
     }
-    if next > through || watermark(client, kind).await?.is_none() {
+    if next > through || stored.is_none() {
         client
             .execute(
                 "INSERT INTO rollup_state (kind, through) VALUES ($1, $2) \

@@ -125,13 +125,7 @@ pub async fn reconcile_once(
 pub async fn maintain(db: &PgPool, retention_days: u32) -> anyhow::Result<rollup::Report> {
     let mut client = db.get().await?;
     let report = rollup::maintain(&mut client, retention_days).await?;
-    if report.ran
-        && report
-            != (rollup::Report {
-                ran: true,
-                ..Default::default()
-            })
-    {
+    if report.changed_anything() {
         tracing::info!(
             partitions_created = report.partitions_created,
             partitions_dropped = report.partitions_dropped,
