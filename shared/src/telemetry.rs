@@ -29,6 +29,9 @@ pub const SCHEDULING_LATENESS_SECONDS: &str = "uptime_scheduling_lateness_second
 pub const LEASES_RECLAIMED_TOTAL: &str = "uptime_leases_reclaimed_total";
 /// Acknowledgements refused because the lease was no longer ours.
 pub const LEASES_LOST_TOTAL: &str = "uptime_leases_lost_total";
+/// Slots acknowledged before their result was confirmed stored (Postgres
+/// slow or away; such results live only in the worker's buffer).
+pub const ACKS_UNSTORED_TOTAL: &str = "uptime_acks_before_stored_total";
 /// Checks running on this worker.
 pub const CHECKS_IN_FLIGHT: &str = "uptime_worker_checks_in_flight";
 /// Checks claimed but not started on this worker.
@@ -139,6 +142,10 @@ fn describe() {
         LEASES_LOST_TOTAL,
         "Acknowledgements of leases no longer held"
     );
+    metrics::describe_counter!(
+        ACKS_UNSTORED_TOTAL,
+        "Slots acknowledged before their result was stored"
+    );
     metrics::describe_gauge!(CHECKS_IN_FLIGHT, "Checks running");
     metrics::describe_gauge!(CHECKS_QUEUED, "Checks claimed but not started");
     metrics::describe_gauge!(RESULTS_BUFFERED, "Results waiting to be written");
@@ -184,6 +191,7 @@ pub fn init_worker_series() {
         INCIDENTS_RESOLVED_TOTAL,
         LEASES_RECLAIMED_TOTAL,
         LEASES_LOST_TOTAL,
+        ACKS_UNSTORED_TOTAL,
         RESULTS_WRITTEN_TOTAL,
         RESULT_WRITE_ERRORS_TOTAL,
         SCHEDULE_REBUILDS_TOTAL,

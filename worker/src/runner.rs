@@ -1,5 +1,6 @@
 //! The claim loop: take due monitors from the Redis schedule, check them
-//! with bounded concurrency, hand results to the writer, acknowledge.
+//! with bounded concurrency, hand results to the writer, acknowledge once
+//! the result is stored.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,7 +19,7 @@ use tokio::sync::{mpsc, watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use crate::writer::BUFFER_CAPACITY;
+use crate::writer::{Pending, BUFFER_CAPACITY};
 
 /// Longest wait between claim attempts while Redis or Postgres is failing.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -26,6 +27,13 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MIN_PAUSE: Duration = Duration::from_millis(5);
 /// Extra attempts at an acknowledgement after a Redis error.
 const ACK_RETRIES: u32 = 3;
+/// Longest a finished check waits for its result to be stored before it
+/// acknowledges anyway. A slot is acknowledged only once its result is in
+/// Postgres, so a worker killed between check and write loses nothing (the
+/// lease expires and another worker runs the slot). While Postgres is slow
+/// or away, waiting longer would stall scheduling, so after this the slot is
+/// acknowledged with the result still in the buffer.
+const STORE_WAIT: Duration = Duration::from_secs(2);
 /// How long a Redis or Postgres call of the loop may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -40,6 +48,8 @@ pub struct Stats {
     pub buffered: AtomicUsize,
     /// Checks finished.
     pub checks: AtomicU64,
+    /// Slots acknowledged before their result was stored (see `STORE_WAIT`).
+    pub acked_unstored: AtomicU64,
     /// Schedule rebuilds this worker performed.
     pub rebuilds: AtomicU64,
     /// Leases this worker reaped.
@@ -69,7 +79,7 @@ pub struct Runner {
     pub schedule: Schedule,
     pub engine: Arc<Engine>,
     pub stats: Arc<Stats>,
-    pub results: mpsc::Sender<CheckResult>,
+    pub results: mpsc::Sender<Pending>,
     /// Signalled by the wake subscription (check-now, new monitors).
     pub wake: Arc<Notify>,
     /// Signalled when a check finishes and frees a slot of concurrency.
@@ -90,7 +100,7 @@ impl Runner {
         schedule: Schedule,
         engine: Arc<Engine>,
         stats: Arc<Stats>,
-        results: mpsc::Sender<CheckResult>,
+        results: mpsc::Sender<Pending>,
         wake: Arc<Notify>,
         rebuild: Arc<Notify>,
     ) -> Arc<Self> {
@@ -210,6 +220,8 @@ impl Runner {
         permits: &Arc<Semaphore>,
         tasks: &mut JoinSet<()>,
     ) -> bool {
+        // The leases started (at the latest) now.
+        let claimed = tokio::time::Instant::now();
         self.stats.queued.fetch_add(claims.len(), Ordering::Relaxed);
         let ids: Vec<Uuid> = claims.iter().map(|c| c.monitor_id).collect();
         let loaded = self.load(&ids).await;
@@ -235,7 +247,7 @@ impl Runner {
                     }
                     let runner = Arc::clone(self);
                     tasks.spawn(async move {
-                        runner.check(claim, monitor).await;
+                        runner.check(claim, monitor, claimed).await;
                         drop(permit);
                         runner.freed.notify_one();
                     });
@@ -300,18 +312,20 @@ impl Runner {
         }
     }
 
-    /// Runs one check, hands the result to the writer and acknowledges.
+    /// Runs one check, hands the result to the writer and acknowledges once
+    /// it is stored (or after [`STORE_WAIT`], whichever comes first).
     ///
     /// HTTP requests carry `X-UpTime-Check: <monitorId>:<slotMs>` (the check
     /// id the API hands out) unless the monitor sets that header itself, so a
     /// target can tell monitor traffic apart and match it to stored results.
-    async fn check(&self, claim: Claim, monitor: Monitor) {
+    async fn check(&self, claim: Claim, monitor: Monitor, claimed: tokio::time::Instant) {
         let lateness_ms = (claim.claimed_at_ms - claim.slot_ms).max(0);
         #[allow(clippy::cast_precision_loss)]
         metrics::histogram!(t::SCHEDULING_LATENESS_SECONDS).record(lateness_ms as f64 / 1000.0);
         // Abandon the check well before the lease ends, whatever the engine does.
-        let lease = Duration::from_millis(u64::try_from(claim.lease_ms).unwrap_or(0));
-        let hard = lease
+        let lease_end = claimed + Duration::from_millis(u64::try_from(claim.lease_ms).unwrap_or(0));
+        let hard = lease_end
+            .saturating_duration_since(tokio::time::Instant::now())
             .saturating_sub(LEASE_MARGIN / 2)
             .max(Duration::from_secs(1));
         let kind = monitor.spec.kind.as_str();
@@ -344,9 +358,22 @@ impl Runner {
             details: outcome.details_json(),
         };
         self.stats.buffered.fetch_add(1, Ordering::Relaxed);
-        if self.results.send(result).await.is_err() {
+        let (pending, stored) = Pending::new(result);
+        if self.results.send(pending).await.is_err() {
             self.stats.buffered.fetch_sub(1, Ordering::Relaxed);
             tracing::error!(monitor_id = %monitor.id, "result writer is gone; result dropped");
+        } else {
+            // Never wait into the last second of the lease: the ack must
+            // still find it ours.
+            let lease_left = lease_end
+                .saturating_duration_since(tokio::time::Instant::now())
+                .saturating_sub(Duration::from_secs(1));
+            let wait = STORE_WAIT.min(lease_left);
+            if !matches!(tokio::time::timeout(wait, stored).await, Ok(Ok(()))) {
+                metrics::counter!(t::ACKS_UNSTORED_TOTAL).increment(1);
+                self.stats.acked_unstored.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(monitor_id = %monitor.id, slot = claim.slot_ms, "acknowledging before the result is stored");
+            }
         }
         self.stats.checks.fetch_add(1, Ordering::Relaxed);
         match self.ack(&claim).await {

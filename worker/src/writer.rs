@@ -8,7 +8,7 @@ use std::time::Duration;
 use deadpool_postgres::Pool;
 use shared::model::CheckResult;
 use shared::telemetry as t;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::runner::Stats;
 use crate::store;
@@ -22,35 +22,53 @@ const BATCH_WINDOW: Duration = Duration::from_millis(20);
 /// Longest wait between write attempts while Postgres is failing.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
+/// A result on its way to Postgres, with the signal its check waits on
+/// before acknowledging the slot.
+pub struct Pending {
+    pub result: CheckResult,
+    /// Fired once the result is stored (or rejected by Postgres for its data,
+    /// which no retry would change). Dropped unfired if the writer gives up.
+    pub stored: oneshot::Sender<()>,
+}
+
+impl Pending {
+    /// A result and the receiver that fires when it is stored.
+    pub fn new(result: CheckResult) -> (Self, oneshot::Receiver<()>) {
+        let (stored, rx) = oneshot::channel();
+        (Self { result, stored }, rx)
+    }
+}
+
 /// The channel the checks send results into.
-pub fn channel() -> (mpsc::Sender<CheckResult>, mpsc::Receiver<CheckResult>) {
+pub fn channel() -> (mpsc::Sender<Pending>, mpsc::Receiver<Pending>) {
     mpsc::channel(BUFFER_CAPACITY)
 }
 
 /// Writes results until every sender is gone and the buffer is empty, or
-/// until `give_up` resolves while Postgres still refuses (shutdown).
+/// until `give_up` resolves while Postgres still refuses (shutdown). Each
+/// result's `stored` signal fires once its batch is committed.
 pub async fn run(
     db: Pool,
-    mut results: mpsc::Receiver<CheckResult>,
+    mut results: mpsc::Receiver<Pending>,
     stats: Arc<Stats>,
     mut give_up: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut batch: Vec<CheckResult> = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Batch::default();
     loop {
-        if batch.is_empty() {
+        if batch.results.is_empty() {
             match results.recv().await {
-                Some(result) => batch.push(result),
+                Some(pending) => batch.push(pending),
                 None => return,
             }
         }
         // Gather what arrives within the window, up to a full batch.
         let window = tokio::time::sleep(BATCH_WINDOW);
         tokio::pin!(window);
-        while batch.len() < MAX_BATCH {
+        while batch.results.len() < MAX_BATCH {
             tokio::select! {
                 biased;
                 received = results.recv() => match received {
-                    Some(result) => batch.push(result),
+                    Some(pending) => batch.push(pending),
                     None => break,
                 },
                 () = &mut window => break,
@@ -58,23 +76,25 @@ pub async fn run(
         }
         let mut retry = Duration::from_millis(100);
         loop {
-            match write(&db, &batch).await {
+            match write(&db, &batch.results).await {
                 Ok(()) => {
-                    stats.buffered.fetch_sub(batch.len(), Ordering::Relaxed);
-                    batch.clear();
+                    stats
+                        .buffered
+                        .fetch_sub(batch.results.len(), Ordering::Relaxed);
+                    batch.settle();
                     break;
                 }
                 Err(error) => {
                     metrics::counter!(t::RESULT_WRITE_ERRORS_TOTAL).increment(1);
                     tracing::warn!(
                         error = %error,
-                        results = batch.len(),
+                        results = batch.results.len(),
                         retry_in_ms = retry.as_millis() as u64,
                         "writing results failed; keeping them and retrying"
                     );
                     if *give_up.borrow() {
                         tracing::error!(
-                            results = batch.len(),
+                            results = batch.results.len(),
                             "shutting down with unwritten results"
                         );
                         return;
@@ -85,14 +105,37 @@ pub async fn run(
                     }
                     retry = (retry * 2).min(MAX_RETRY);
                     // Take more results meanwhile so the checks are not blocked.
-                    while batch.len() < MAX_BATCH {
+                    while batch.results.len() < MAX_BATCH {
                         match results.try_recv() {
-                            Ok(result) => batch.push(result),
+                            Ok(pending) => batch.push(pending),
                             Err(_) => break,
                         }
                     }
                 }
             }
+        }
+    }
+}
+
+/// Results being written, and their stored-signals in the same order.
+#[derive(Default)]
+struct Batch {
+    results: Vec<CheckResult>,
+    stored: Vec<oneshot::Sender<()>>,
+}
+
+impl Batch {
+    fn push(&mut self, pending: Pending) {
+        self.results.push(pending.result);
+        self.stored.push(pending.stored);
+    }
+
+    /// The batch is committed: tell the waiting checks and start afresh.
+    fn settle(&mut self) {
+        self.results.clear();
+        for stored in self.stored.drain(..) {
+            // The check may have stopped waiting; that is fine.
+            let _ = stored.send(());
         }
     }
 }

@@ -73,3 +73,77 @@ async fn a_worker_waits_out_a_missing_redis_and_then_builds_the_schedule() {
     assert_eq!(worker.stats.rebuilds.load(Ordering::SeqCst), 1);
     worker.stop().await;
 }
+
+/// A slot is acknowledged only once its result is committed, so a worker
+/// killed in between loses nothing; while Postgres does not answer, the
+/// acknowledgement goes out after about 2 s anyway so scheduling goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slot_is_acknowledged_once_its_result_is_stored_or_after_the_wait() {
+    let bed = Bed::new().await;
+    let id = bed
+        .http_monitor(
+            "/ok/acked",
+            crate::helpers::MonitorOptions {
+                interval: 60,
+                timeout: 2,
+                due_now: true,
+                ..Default::default()
+            },
+        )
+        .await;
+    let leased = || async { bed.schedule.sizes(&bed.redis).await.unwrap().1 };
+    // While this transaction holds the lock, result inserts wait (reads don't).
+    let mut locker = shared::testing::connect(&bed.db_name).await;
+    let lock = locker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE check_results IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let worker = bed.worker(&[]).await;
+    bed.until(Duration::from_secs(10), "the first check", || async {
+        bed.hits.path("/ok/acked") >= 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(leased().await, 1, "checked but not stored: still leased");
+    assert_eq!(bed.result_count(id).await, 0);
+    lock.commit().await.unwrap();
+    bed.until(Duration::from_secs(5), "the acknowledgement", || async {
+        leased().await == 0
+    })
+    .await;
+    assert_eq!(
+        bed.result_count(id).await,
+        1,
+        "acknowledged after the write"
+    );
+    assert_eq!(worker.stats.acked_unstored.load(Ordering::SeqCst), 0);
+
+    // Postgres stalls for longer than the wait: the slot is acknowledged
+    // with the result still buffered, which is written once Postgres answers.
+    let lock = locker.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE check_results IN EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    bed.schedule.check_now(&bed.redis, id).await.unwrap();
+    bed.until(Duration::from_secs(10), "the second check", || async {
+        bed.hits.path("/ok/acked") >= 2
+    })
+    .await;
+    let checked = tokio::time::Instant::now();
+    bed.until(Duration::from_secs(6), "the acknowledgement", || async {
+        leased().await == 0
+    })
+    .await;
+    assert!(
+        checked.elapsed() >= Duration::from_millis(1_000),
+        "the worker waited for the write before giving up on it"
+    );
+    assert_eq!(bed.result_count(id).await, 1, "not stored yet");
+    assert_eq!(worker.stats.acked_unstored.load(Ordering::SeqCst), 1);
+    lock.commit().await.unwrap();
+    bed.until(Duration::from_secs(10), "the buffered result", || async {
+        bed.result_count(id).await == 2
+    })
+    .await;
+    worker.stop().await;
+}
