@@ -403,3 +403,99 @@ async fn incidents_are_listed_newest_first_and_filter_by_open() {
     assert_eq!(open_only["items"].as_array().unwrap().len(), 1);
     assert!(open_only["items"][0]["resolvedAt"].is_null());
 }
+
+/// Number of this database's sessions waiting for a lock.
+async fn lock_waiters(app: &crate::helpers::TestApp) -> i64 {
+    app.db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A worker writing a result while the monitor is being deleted leaves no
+/// result behind: the delete (first in line for the monitor's row) commits,
+/// then the write finds no monitor and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_written_during_a_delete_is_not_left_behind() {
+    let app = spawn_app().await;
+    let created = app
+        .create_monitor(
+            json!({"name": "going", "type": "http", "target": "https://example.com/",
+                               "intervalSeconds": 60, "enabled": false}),
+        )
+        .await;
+    let id: uuid::Uuid = created["id"].as_str().unwrap().parse().unwrap();
+    let wait_for_waiters = |n: i64| {
+        let app = &app;
+        async move {
+            for _ in 0..200 {
+                if lock_waiters(app).await >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("expected {n} sessions waiting for a lock");
+        }
+    };
+    // Hold the monitor's row so both the delete and the write queue behind us.
+    let (mut holder, conn) = tokio_postgres::connect(
+        &shared::testing::database_url(&app.db_name),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let hold = holder.transaction().await.unwrap();
+    hold.execute("SELECT 1 FROM monitors WHERE id = $1 FOR UPDATE", &[&id])
+        .await
+        .unwrap();
+
+    let delete = {
+        let request = app.request(reqwest::Method::DELETE, &format!("/api/v1/monitors/{id}"));
+        tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+    };
+    wait_for_waiters(1).await;
+    let pool = shared::db::build_pool(&crate::helpers::test_config(&app.db_name, &[])).unwrap();
+    let write = tokio::spawn(async move {
+        let mut client = pool.get().await.unwrap();
+        let result = shared::model::CheckResult {
+            monitor_id: id,
+            slot_ts: Utc::now(),
+            checked_at: Utc::now(),
+            worker_id: Some("racing".into()),
+            status: shared::model::CheckStatus::Up,
+            status_code: Some(200),
+            error: None,
+            timings: shared::model::Timings::default(),
+            body_snippet: None,
+            details: None,
+        };
+        uptime_worker::store::write_batch(&mut client, &[result])
+            .await
+            .unwrap()
+    });
+    wait_for_waiters(2).await;
+    hold.commit().await.unwrap();
+
+    assert_eq!(delete.await.unwrap(), 204);
+    let applied = write.await.unwrap();
+    assert_eq!(
+        applied.inserted, 0,
+        "the monitor was gone when the write ran"
+    );
+    let left: i64 = app
+        .db
+        .query_one(
+            "SELECT count(*) FROM check_results WHERE monitor_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "no result without its monitor");
+}
