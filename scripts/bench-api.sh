@@ -14,7 +14,8 @@
 # 4. Times the endpoints' SQL once each with EXPLAIN (ANALYZE, BUFFERS).
 #
 # Knobs: BENCH_API_SECONDS (15), BENCH_API_THREADS (2), BENCH_API_CONNECTIONS
-# (32), BENCH_API_WARMUP (3, seconds of unreported wrk warm-up per endpoint),
+# (32), BENCH_API_POOL (4: the API's DATABASE_POOL_SIZE; about two per core
+# is right when Postgres shares the machine, see BENCHMARKS.md), BENCH_API_WARMUP (3, seconds of unreported wrk warm-up per endpoint),
 # BENCH_API_REBUILD (0), BENCH_API_DB (uptime_bench), BENCH_API_MONITORS
 # (10000; a smaller count is for trying the script out), BENCH_API_BIN
 # (target/release/uptime-api), BENCH_API_OUT (target/bench-api: raw wrk output,
@@ -26,6 +27,7 @@ cd "$(dirname "$0")/.."
 SECONDS_=${BENCH_API_SECONDS:-15}
 THREADS=${BENCH_API_THREADS:-2}
 CONNECTIONS=${BENCH_API_CONNECTIONS:-32}
+POOL=${BENCH_API_POOL:-4}
 WARMUP=${BENCH_API_WARMUP:-3}
 REBUILD=${BENCH_API_REBUILD:-0}
 DB=${BENCH_API_DB:-uptime_bench}
@@ -60,7 +62,7 @@ command -v python3 >/dev/null 2>&1 || die "python3 not found"
 [ -x "$BIN" ] || die "$BIN not found or not executable (build it: cargo build --release --bin uptime-api)"
 [[ "$DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_API_DB must be a plain lower-case identifier, got '$DB'"
 [[ "$MONITORS" =~ ^[0-9]+$ ]] && [ "$MONITORS" -ge 1 ] || die "BENCH_API_MONITORS must be a positive integer"
-for knob in SECONDS_ THREADS CONNECTIONS WARMUP; do
+for knob in SECONDS_ THREADS CONNECTIONS WARMUP POOL; do
   [[ "${!knob}" =~ ^[0-9]+$ ]] || die "BENCH_API_${knob%_} must be a non-negative integer"
 done
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || die "PostgreSQL is not answering on $PG_HOST:$PG_PORT (make services)"
@@ -88,7 +90,8 @@ api_env() {
   API_ENV=(DATABASE_URL="postgres://$DB_ROLE:$DB_ROLE@$PG_HOST:$PG_PORT/$DB"
     REDIS_URL="$REDIS_URL_" REDIS_KEY_PREFIX="$REDIS_PREFIX"
     APP_PORT="$1" METRICS_PORT="$(free_port)"
-    UPTIME_BOOTSTRAP_API_KEY="$BOOTSTRAP_KEY" LOG_LEVEL=warn APP_ENV=development)
+    UPTIME_BOOTSTRAP_API_KEY="$BOOTSTRAP_KEY" LOG_LEVEL=warn APP_ENV=development
+    DATABASE_POOL_SIZE="$POOL")
 }
 
 API_PID=""
@@ -528,7 +531,7 @@ explain "uptime 90d (incidents)" uptime-incidents \
 
 {
   echo
-  echo "Results ($(date -u +%Y-%m-%dT%H:%MZ), $DB: $PARAMS; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_}s):"
+  echo "Results ($(date -u +%Y-%m-%dT%H:%MZ), $DB: $PARAMS; DATABASE_POOL_SIZE=$POOL; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_}s):"
   printf '  %s\n' "$HEADER" "${ROWS[@]}"
 } | tee "$OUT/results.txt"
 

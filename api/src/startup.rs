@@ -17,10 +17,13 @@ use shared::schedule::Schedule;
 use crate::error::ApiError;
 use crate::{middleware, routes};
 
-/// What every handler can reach.
+/// What every handler can reach. Each HTTP worker thread has its own copy,
+/// differing only in `db`.
+#[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub db: deadpool_postgres::Pool,
+    /// PostgreSQL, through this worker thread's pool (see [`Db`]).
+    pub db: Db,
     pub redis: deadpool_redis::Pool,
     /// SHA-256 of UPTIME_BOOTSTRAP_API_KEY; the raw key is not kept here.
     pub bootstrap_key_hash: [u8; 32],
@@ -33,7 +36,95 @@ pub struct AppState {
     /// Bounds concurrent `/ping-endpoint` checks.
     pub ping_slots: Arc<tokio::sync::Semaphore>,
     /// API keys recently read from Postgres.
-    pub keys: crate::auth::KeyCache,
+    pub keys: Arc<crate::auth::KeyCache>,
+}
+
+/// How long a request waits for its own thread's pool before it borrows an
+/// idle connection of another thread's.
+const BORROW_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The API's PostgreSQL pools: DATABASE_POOL_SIZE split over the HTTP
+/// worker threads (one per core), or one shared pool when there are fewer
+/// connections than threads. A connection is driven by the thread that
+/// opened it, so a thread that uses its own pool runs a request and its
+/// queries without waking another thread per query (BENCHMARKS.md, API).
+#[derive(Clone)]
+pub struct Db {
+    pools: Arc<Vec<deadpool_postgres::Pool>>,
+    /// The pool of the thread holding this copy.
+    local: usize,
+}
+
+impl Db {
+    fn build(config: &Config, workers: usize) -> anyhow::Result<Self> {
+        let size = config.database_pool_size;
+        let pools = if workers < 2 || size < workers {
+            vec![shared::db::build_pool(config)?]
+        } else {
+            (0..workers)
+                .map(|i| {
+                    let share = size / workers + usize::from(i < size % workers);
+                    shared::db::build_pool_sized(config, share)
+                })
+                .collect::<anyhow::Result<_>>()?
+        };
+        Ok(Self {
+            pools: Arc::new(pools),
+            local: 0,
+        })
+    }
+
+    /// This copy, bound to pool `index` (wrapping).
+    fn for_thread(&self, index: usize) -> Self {
+        Self {
+            pools: Arc::clone(&self.pools),
+            local: index % self.pools.len(),
+        }
+    }
+
+    /// A connection from this thread's pool. If none comes free within
+    /// [`BORROW_AFTER`] (requests holding theirs across slow calls), an idle
+    /// one of another thread's pool is borrowed; failing that, it waits for
+    /// this thread's pool up to the configured timeout.
+    pub async fn get(&self) -> Result<deadpool_postgres::Client, deadpool_postgres::PoolError> {
+        let local = &self.pools[self.local];
+        if self.pools.len() == 1 {
+            return local.get().await;
+        }
+        let configured = local.timeouts();
+        let first = deadpool_postgres::Timeouts {
+            wait: Some(BORROW_AFTER),
+            ..configured
+        };
+        match local.timeout_get(&first).await {
+            Err(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => {}
+            other => return other,
+        }
+        let idle = self
+            .pools
+            .iter()
+            .enumerate()
+            .filter(|(i, pool)| *i != self.local && pool.status().available > 0)
+            .max_by_key(|(_, pool)| pool.status().available);
+        match idle {
+            Some((_, other)) => other.get().await,
+            None => local.get().await,
+        }
+    }
+
+    /// Every pool of the process (for the pool gauges).
+    pub fn pools(&self) -> &[deadpool_postgres::Pool] {
+        &self.pools
+    }
+
+    /// The pool with the most idle connections (for the health probe, so
+    /// one busy thread's pool does not make Postgres look down).
+    pub fn idlest(&self) -> &deadpool_postgres::Pool {
+        self.pools
+            .iter()
+            .max_by_key(|pool| pool.status().available)
+            .unwrap_or(&self.pools[self.local])
+    }
 }
 
 /// Most `/ping-endpoint` checks running at once; more are answered 429.
@@ -69,22 +160,28 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         shared::telemetry::prometheus();
-        let state = web::Data::new(AppState {
-            db: shared::db::build_pool(&config)?,
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let state = AppState {
+            db: Db::build(&config, workers)?,
             redis: shared::redis::build_pool(&config)?,
             bootstrap_key_hash: hash_key(config.bootstrap_api_key.expose()),
             schedule: Schedule::new(&Keys::new(config.redis_key_prefix.clone()), 0),
             engine,
             ping_slots: Arc::new(tokio::sync::Semaphore::new(PING_CONCURRENCY)),
             sender: shared::notify::send::Sender::new(&config)?,
-            keys: crate::auth::KeyCache::default(),
+            keys: Arc::default(),
             config: Arc::new(config),
-        });
+        };
         let config = Arc::clone(&state.config);
         let body_limit = config.max_request_body_bytes;
+        let next_pool = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let server = HttpServer::new(move || {
+            // Called once on each worker thread.
+            let mut local = state.clone();
+            let index = next_pool.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            local.db = local.db.for_thread(index);
             App::new()
-                .app_data(state.clone())
+                .app_data(web::Data::new(local))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(body_limit)
@@ -98,6 +195,7 @@ impl Application {
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
         })
+        .workers(workers)
         .client_request_timeout(config.api_read_header_timeout)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .disable_signals()

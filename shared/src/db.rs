@@ -38,6 +38,11 @@ pub fn pg_config(config: &Config) -> anyhow::Result<tokio_postgres::Config> {
 /// Builds the pool; connections are opened lazily, so this succeeds while the
 /// database is down.
 pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
+    build_pool_sized(config, config.database_pool_size)
+}
+
+/// [`build_pool`] with `max_size` connections instead of DATABASE_POOL_SIZE.
+pub fn build_pool_sized(config: &Config, max_size: usize) -> anyhow::Result<Pool> {
     let manager = Manager::from_config(
         pg_config(config)?,
         NoTls,
@@ -46,7 +51,7 @@ pub fn build_pool(config: &Config) -> anyhow::Result<Pool> {
         },
     );
     Pool::builder(manager)
-        .max_size(config.database_pool_size)
+        .max_size(max_size)
         .wait_timeout(Some(POOL_WAIT_TIMEOUT))
         .create_timeout(Some(CONNECT_TIMEOUT))
         .recycle_timeout(Some(CONNECT_TIMEOUT))
@@ -147,12 +152,16 @@ fn pool_error_kind(error: &deadpool_postgres::PoolError) -> String {
     }
 }
 
-/// Publishes the pool's size and idle connections as gauges.
-pub fn record_pool_gauges(pool: &Pool) {
-    let status = pool.status();
-    metrics::gauge!(crate::telemetry::DB_POOL_CONNECTIONS, "state" => "in_use")
-        .set((status.size.saturating_sub(status.available)) as f64);
-    metrics::gauge!(crate::telemetry::DB_POOL_CONNECTIONS, "state" => "idle")
-        .set(status.available as f64);
-    metrics::gauge!(crate::telemetry::DB_POOL_MAX_CONNECTIONS).set(status.max_size as f64);
+/// Publishes the size and idle connections of the process' pools as gauges.
+pub fn record_pool_gauges(pools: &[Pool]) {
+    let (mut in_use, mut idle, mut max) = (0, 0, 0);
+    for pool in pools {
+        let status = pool.status();
+        in_use += status.size.saturating_sub(status.available);
+        idle += status.available;
+        max += status.max_size;
+    }
+    metrics::gauge!(crate::telemetry::DB_POOL_CONNECTIONS, "state" => "in_use").set(in_use as f64);
+    metrics::gauge!(crate::telemetry::DB_POOL_CONNECTIONS, "state" => "idle").set(idle as f64);
+    metrics::gauge!(crate::telemetry::DB_POOL_MAX_CONNECTIONS).set(max as f64);
 }

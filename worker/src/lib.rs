@@ -164,7 +164,7 @@ fn metrics_server(config: &Config, db: deadpool_postgres::Pool) -> anyhow::Resul
             web::get().to(move || {
                 let db = db.clone();
                 async move {
-                    shared::db::record_pool_gauges(&db);
+                    shared::db::record_pool_gauges(std::slice::from_ref(&db));
                     let handle = shared::telemetry::prometheus();
                     handle.run_upkeep();
                     HttpResponse::Ok()

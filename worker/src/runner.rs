@@ -247,9 +247,7 @@ impl Runner {
                     }
                     let runner = Arc::clone(self);
                     tasks.spawn(async move {
-                        runner.check(claim, monitor, claimed).await;
-                        drop(permit);
-                        runner.freed.notify_one();
+                        runner.check(claim, monitor, claimed, permit).await;
                     });
                 }
                 Some(_) | None if loaded.is_ok() => {
@@ -318,7 +316,19 @@ impl Runner {
     /// HTTP requests carry `X-UpTime-Check: <monitorId>:<slotMs>` (the check
     /// id the API hands out) unless the monitor sets that header itself, so a
     /// target can tell monitor traffic apart and match it to stored results.
-    async fn check(&self, claim: Claim, monitor: Monitor, claimed: tokio::time::Instant) {
+    ///
+    /// The concurrency `permit` is given back as soon as the result is handed
+    /// to the writer: waiting for the write takes no check slot (the buffer
+    /// limit bounds those waits). A check aborted at shutdown while it waits
+    /// has its claim released, so the slot may be checked once more by
+    /// another worker (Postgres keeps one result) rather than lost.
+    async fn check(
+        &self,
+        claim: Claim,
+        monitor: Monitor,
+        claimed: tokio::time::Instant,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
         let lateness_ms = (claim.claimed_at_ms - claim.slot_ms).max(0);
         #[allow(clippy::cast_precision_loss)]
         metrics::histogram!(t::SCHEDULING_LATENESS_SECONDS).record(lateness_ms as f64 / 1000.0);
@@ -359,7 +369,10 @@ impl Runner {
         };
         self.stats.buffered.fetch_add(1, Ordering::Relaxed);
         let (pending, stored) = Pending::new(result);
-        if self.results.send(pending).await.is_err() {
+        let sent = self.results.send(pending).await;
+        drop(permit);
+        self.freed.notify_one();
+        if sent.is_err() {
             self.stats.buffered.fetch_sub(1, Ordering::Relaxed);
             tracing::error!(monitor_id = %monitor.id, "result writer is gone; result dropped");
         } else {

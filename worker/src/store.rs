@@ -30,14 +30,18 @@ pub struct Applied {
 }
 
 /// Locks the batch's monitors, in id order so that concurrent batches never
-/// deadlock. Deleting a monitor takes the same row lock, so a delete and a
-/// write of its result are serialized: either the delete commits first and
-/// the insert below no longer sees the monitor, or the write commits first
-/// and the delete's `DELETE FROM check_results` (a later statement) removes
-/// the row. Without it a result written while a delete was in flight was
-/// left behind without its monitor.
+/// deadlock. Deleting a monitor (and the API's `FOR UPDATE` before it)
+/// conflicts with this lock, so a delete and a write of its result are
+/// serialized: either the delete commits first and the insert below no
+/// longer sees the monitor, or the write commits first and the delete's
+/// `DELETE FROM check_results` (a later statement) removes the row. Without
+/// it a result written while a delete was in flight was left behind without
+/// its monitor. `NO KEY UPDATE`, not `UPDATE`: foreign-key checks of rows
+/// referencing the monitor (rollups, incidents) take `KEY SHARE`, which
+/// this must not block (the rollup job would otherwise deadlock with a
+/// writer marking a dirty hour).
 const LOCK_MONITORS: &str =
-    "SELECT id FROM monitors WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE";
+    "SELECT id FROM monitors WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
 
 /// Inserts results (a slot only once) and marks the past hours they fall in
 /// as dirty, so the rollup job rolls those hours again (see shared::rollup).
@@ -53,8 +57,8 @@ WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) \
 ON CONFLICT (monitor_id, slot_ts) DO NOTHING \
 RETURNING monitor_id, slot_ts), \
 dirty AS (INSERT INTO rollup_dirty_hours (hour) \
-    SELECT DISTINCT date_trunc('hour', slot_ts, 'UTC') FROM ins \
-    WHERE slot_ts < date_trunc('hour', now(), 'UTC') ON CONFLICT DO NOTHING) \
+    SELECT DISTINCT date_trunc('hour', slot_ts, 'UTC') AS hour FROM ins \
+    WHERE slot_ts < date_trunc('hour', now(), 'UTC') ORDER BY hour ON CONFLICT DO NOTHING) \
 SELECT monitor_id, slot_ts FROM ins";
 
 /// Advances the state of each monitor whose result slot is newer than its
@@ -67,7 +71,7 @@ WITH r AS (
     SELECT m.id, m.status AS old_status
     FROM monitors m JOIN r ON r.id = m.id
     WHERE m.enabled AND (m.last_slot IS NULL OR m.last_slot < r.slot)
-    FOR UPDATE OF m
+    FOR NO KEY UPDATE OF m
 )
 UPDATE monitors m SET
     last_slot = r.slot,

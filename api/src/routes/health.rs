@@ -26,7 +26,7 @@ fn verdict(outcome: Result<Result<(), String>, tokio::time::error::Elapsed>) -> 
 #[tracing::instrument(skip_all)]
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (postgres, redis) = tokio::join!(
-        tokio::time::timeout(PROBE_TIMEOUT, shared::db::ping(&state.db)),
+        tokio::time::timeout(PROBE_TIMEOUT, shared::db::ping(state.db.idlest())),
         tokio::time::timeout(PROBE_TIMEOUT, shared::redis::ping(&state.redis)),
     );
     let postgres = verdict(postgres);

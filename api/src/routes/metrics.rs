@@ -42,7 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    shared::db::record_pool_gauges(&state.db);
+    shared::db::record_pool_gauges(state.db.pools());
     let redis = state.redis.status();
     metrics::gauge!(shared::telemetry::REDIS_POOL_CONNECTIONS, "state" => "in_use")
         .set(redis.size.saturating_sub(redis.available) as f64);

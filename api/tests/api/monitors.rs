@@ -479,6 +479,9 @@ async fn a_result_written_during_a_delete_is_not_left_behind() {
             .await
             .unwrap()
     });
+    // The write queues behind the delete only because it locks the monitor
+    // first (the monitor is disabled, so nothing else in it would wait): a
+    // write that did not would insert at once and leave its row behind.
     wait_for_waiters(2).await;
     hold.commit().await.unwrap();
 

@@ -103,7 +103,7 @@ async fn a_slot_is_acknowledged_once_its_result_is_stored_or_after_the_wait() {
         bed.hits.path("/ok/acked") >= 1
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(leased().await, 1, "checked but not stored: still leased");
     assert_eq!(bed.result_count(id).await, 0);
     lock.commit().await.unwrap();
