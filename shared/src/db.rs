@@ -12,6 +12,23 @@ use crate::config::Config;
 /// Key of the advisory lock held while migrations run, so two processes
 /// starting at once apply them one after the other.
 const MIGRATION_LOCK_KEY: i64 = 0x5570_7469_6d65_0001;
+/// Transaction-level advisory locks (class 0x5570, key `hashtext(id)`)
+/// serialize a monitor's deletion with result writes for it. The result
+/// writer takes them shared for every monitor of its batch before it
+/// inserts; deleting a monitor takes its lock exclusively first. So either
+/// the delete waits for the writes in flight and then removes their rows, or
+/// the writes wait for the delete and then find no monitor: no result is
+/// left without its monitor. Advisory locks live in memory (no row lock, no
+/// WAL), unlike `FOR UPDATE` on the batch's monitor rows, which cost the
+/// writer's Postgres twice the CPU.
+pub const LOCK_MONITOR_WRITES_SHARED: &str = "SELECT count(*) FROM (\
+    SELECT pg_advisory_xact_lock_shared(21872, h) \
+    FROM (SELECT DISTINCT hashtext(id::text) AS h FROM unnest($1::uuid[]) AS id) AS k \
+    ORDER BY h) AS l";
+/// The exclusive side of [`LOCK_MONITOR_WRITES_SHARED`], for one monitor.
+pub const LOCK_MONITOR_WRITES_EXCLUSIVE: &str =
+    "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(21872, hashtext($1::uuid::text))) AS l";
+
 /// How long a new connection may take before the attempt fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a request waits for a free pooled connection.

@@ -29,20 +29,6 @@ pub struct Applied {
     pub resolved: Vec<(Uuid, Uuid)>,
 }
 
-/// Locks the batch's monitors, in id order so that concurrent batches never
-/// deadlock. Deleting a monitor (and the API's `FOR UPDATE` before it)
-/// conflicts with this lock, so a delete and a write of its result are
-/// serialized: either the delete commits first and the insert below no
-/// longer sees the monitor, or the write commits first and the delete's
-/// `DELETE FROM check_results` (a later statement) removes the row. Without
-/// it a result written while a delete was in flight was left behind without
-/// its monitor. `NO KEY UPDATE`, not `UPDATE`: foreign-key checks of rows
-/// referencing the monitor (rollups, incidents) take `KEY SHARE`, which
-/// this must not block (the rollup job would otherwise deadlock with a
-/// writer marking a dirty hour).
-const LOCK_MONITORS: &str =
-    "SELECT id FROM monitors WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE";
-
 /// Inserts results (a slot only once) and marks the past hours they fall in
 /// as dirty, so the rollup job rolls those hours again (see shared::rollup).
 const INSERT_RESULTS: &str = "\
@@ -103,11 +89,13 @@ pub async fn write_batch(
 ) -> Result<Applied, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     let mut applied = Applied::default();
-    let mut monitors: Vec<Uuid> = results.iter().map(|r| r.monitor_id).collect();
-    monitors.sort_unstable();
-    monitors.dedup();
-    let statement = tx.prepare_cached(LOCK_MONITORS).await?;
-    tx.query(&statement, &[&monitors]).await?;
+    // Serializes with deletes of these monitors (see the lock's docs): the
+    // insert below, a later statement, sees a delete that committed meanwhile.
+    let monitors: Vec<Uuid> = results.iter().map(|r| r.monitor_id).collect();
+    let statement = tx
+        .prepare_cached(shared::db::LOCK_MONITOR_WRITES_SHARED)
+        .await?;
+    tx.execute(&statement, &[&monitors]).await?;
     let inserted = insert_results(&tx, results).await?;
     applied.inserted = inserted.len();
 

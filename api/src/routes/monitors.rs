@@ -449,6 +449,12 @@ async fn delete(
     let id = path.into_inner();
     let mut client = state.db.get().await?;
     let tx = client.transaction().await?;
+    // Waits for result writes of this monitor in flight, and keeps new ones
+    // out until the delete commits (see the lock's docs).
+    let statement = tx
+        .prepare_cached(shared::db::LOCK_MONITOR_WRITES_EXCLUSIVE)
+        .await?;
+    tx.execute(&statement, &[&id]).await?;
     let before = fetch_existing(&tx, id, true).await?;
     let statement = tx
         .prepare_cached("DELETE FROM monitors WHERE id = $1")
