@@ -18,9 +18,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x5570_7469_6d65_0001;
 /// inserts; deleting a monitor takes its lock exclusively first. So either
 /// the delete waits for the writes in flight and then removes their rows, or
 /// the writes wait for the delete and then find no monitor: no result is
-/// left without its monitor. Advisory locks live in memory (no row lock, no
-/// WAL), unlike `FOR UPDATE` on the batch's monitor rows, which cost the
-/// writer's Postgres twice the CPU.
+/// left without its monitor. Advisory locks live in memory: no tuple is
+/// locked, no WAL written, and foreign-key checks or the rollup job never
+/// wait on them.
 pub const LOCK_MONITOR_WRITES_SHARED: &str = "SELECT count(*) FROM (\
     SELECT pg_advisory_xact_lock_shared(21872, h) \
     FROM (SELECT DISTINCT hashtext(id::text) AS h FROM unnest($1::uuid[]) AS id) AS k \
