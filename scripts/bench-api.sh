@@ -444,16 +444,20 @@ bench "GET /monitors/{id} (bootstrap key)" "$BOOTSTRAP_KEY" "/api/v1/monitors/$M
 # The statements the handlers run (api/src/routes/monitors.rs list/results,
 # shared/src/rollup.rs uptime), prepared and executed once each as the API's
 # role with the values the endpoints above use.
-MONITOR_COLUMNS="m.id, m.name, m.type, m.target, m.method, m.headers, m.body, \
-m.expected_status, m.follow_redirects, m.degraded_threshold_ms, m.keyword, m.keyword_mode, \
-m.keyword_case_sensitive, m.dns_record_type, m.dns_expected, m.dns_resolver, \
-m.tls_expiry_warn_days, m.timeout_seconds, m.interval_seconds, m.failure_threshold, \
-m.recovery_threshold, m.enabled, m.tags, m.status, m.last_checked_at, \
-m.consecutive_failures, m.created_at, m.updated_at, \
-ARRAY(SELECT mc.channel_id FROM monitor_channels mc WHERE mc.monitor_id = m.id \
-ORDER BY mc.channel_id) AS channel_ids"
-CHECK_RESULT_COLUMNS="monitor_id, slot_ts, checked_at, worker_id, status, \
-status_code, error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details"
+# The column lists are the ones the API selects, read from its source so
+# they cannot drift: shared::model::MONITOR_COLUMNS and CHECK_RESULT_COLUMNS.
+rust_str_const() { # file NAME -> the value of `pub const NAME: &str = "...";`
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+src = open(sys.argv[1]).read()
+m = re.search(r'pub const ' + sys.argv[2] + r': &str =\s*"((?:[^"\\]|\\.)*)";', src, re.S)
+if not m:
+    sys.exit(f"bench-api: {sys.argv[2]} not found in {sys.argv[1]}")
+print(re.sub(r'\\\n\s*', '', m.group(1)))
+PY
+}
+MONITOR_COLUMNS=$(rust_str_const shared/src/model/monitor.rs MONITOR_COLUMNS)
+CHECK_RESULT_COLUMNS=$(rust_str_const shared/src/model/check_result.rs CHECK_RESULT_COLUMNS)
 
 explain() { # label file prepare-sql execute-sql
   local label=$1 file="$OUT/plan-$2.txt"

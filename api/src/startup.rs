@@ -100,15 +100,11 @@ impl Db {
             Err(deadpool_postgres::PoolError::Timeout(deadpool_postgres::TimeoutType::Wait)) => {}
             other => return other,
         }
-        let idle = self
-            .pools
-            .iter()
-            .enumerate()
-            .filter(|(i, pool)| *i != self.local && pool.status().available > 0)
-            .max_by_key(|(_, pool)| pool.status().available);
-        match idle {
-            Some((_, other)) => other.get().await,
-            None => local.get().await,
+        let idlest = self.idlest();
+        if idlest.status().available > 0 {
+            idlest.get().await
+        } else {
+            local.get().await
         }
     }
 
