@@ -9,12 +9,14 @@
 #    interrupted build resumes where it stopped and a complete one is reused.
 #    BENCH_API_REBUILD=1 drops the database and builds it again.
 # 2. Starts the release API against it, creates a read-scoped key.
-# 3. Runs wrk against five read endpoints and prints req/s, p50, p99 and
-#    non-2xx responses (any non-2xx or socket error fails the script).
+# 3. Runs wrk against five read endpoints and prints req/s, p50, p99, max,
+#    non-2xx responses (any non-2xx or socket error fails the script), the
+#    API's major page faults and the MiB Postgres read from disk during it.
 # 4. Times the endpoints' SQL once each with EXPLAIN (ANALYZE, BUFFERS).
 #
 # Knobs: BENCH_API_SECONDS (15), BENCH_API_THREADS (2), BENCH_API_CONNECTIONS
-# (32), BENCH_API_POOL (4: the API's DATABASE_POOL_SIZE; about two per core
+# (32), BENCH_API_LIGHT_CONNECTIONS (4: the second, one-thread pass; 0 skips
+# it), BENCH_API_POOL (4: the API's DATABASE_POOL_SIZE; about two per core
 # is right when Postgres shares the machine, see BENCHMARKS.md), BENCH_API_WARMUP (3, seconds of unreported wrk warm-up per endpoint),
 # BENCH_API_REBUILD (0), BENCH_API_DB (uptime_bench), BENCH_API_MONITORS
 # (10000; a smaller count is for trying the script out), BENCH_API_BIN
@@ -27,6 +29,7 @@ cd "$(dirname "$0")/.."
 SECONDS_=${BENCH_API_SECONDS:-15}
 THREADS=${BENCH_API_THREADS:-2}
 CONNECTIONS=${BENCH_API_CONNECTIONS:-32}
+LIGHT_CONNECTIONS=${BENCH_API_LIGHT_CONNECTIONS:-4}
 POOL=${BENCH_API_POOL:-4}
 WARMUP=${BENCH_API_WARMUP:-3}
 REBUILD=${BENCH_API_REBUILD:-0}
@@ -62,7 +65,7 @@ command -v python3 >/dev/null 2>&1 || die "python3 not found"
 [ -x "$BIN" ] || die "$BIN not found or not executable (build it: cargo build --release --bin uptime-api)"
 [[ "$DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "BENCH_API_DB must be a plain lower-case identifier, got '$DB'"
 [[ "$MONITORS" =~ ^[0-9]+$ ]] && [ "$MONITORS" -ge 1 ] || die "BENCH_API_MONITORS must be a positive integer"
-for knob in SECONDS_ THREADS CONNECTIONS WARMUP POOL; do
+for knob in SECONDS_ THREADS CONNECTIONS LIGHT_CONNECTIONS WARMUP POOL; do
   [[ "${!knob}" =~ ^[0-9]+$ ]] || die "BENCH_API_${knob%_} must be a non-negative integer"
 done
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || die "PostgreSQL is not answering on $PG_HOST:$PG_PORT (make services)"
@@ -404,40 +407,66 @@ to_ms() { # wrk latency (12.34us / 1.2ms / 1.02s / 1.5m) -> ms
   }'
 }
 
+# What a run had to wait for the disk for: major page faults of the API
+# process (its code or data pages read back in after the kernel evicted them)
+# and the bytes all PostgreSQL processes read from disk (not from the page
+# cache). Either explains a run's slowest requests.
+majflt_api() { awk '{ print $12 }' "/proc/$API_PID/stat" 2>/dev/null || echo 0; }
+pg_read_bytes() {
+  local total=0 d n
+  for d in /proc/[0-9]*; do
+    [ "$(cat "$d/comm" 2>/dev/null)" = postgres ] || continue
+    n=$(awk '$1 == "read_bytes:" { print $2 }' "$d/io" 2>/dev/null) || continue
+    total=$((total + ${n:-0}))
+  done
+  echo "$total"
+}
+
 FAILED=0
 ROWS=()
 bench() { # label key path [lua-args...]
   local label=$1 key=$2 path=$3; shift 3
-  local file="$OUT/wrk-$(tr -c 'a-z0-9' '-' <<<"${label,,}" | tr -s '-' | sed 's/^-//; s/-$//').txt"
-  local args=(--latency -t "$THREADS" -c "$CONNECTIONS" -H "Authorization: Bearer $key") extra=()
+  local file="$OUT/wrk-c$PASS_C-$(tr -c 'a-z0-9' '-' <<<"${label,,}" | tr -s '-' | sed 's/^-//; s/-$//').txt"
+  local args=(--latency -t "$PASS_T" -c "$PASS_C" -H "Authorization: Bearer $key") extra=()
   if [ $# -gt 0 ]; then args+=(-s "$OUT/random-monitor.lua"); extra=(-- "$@"); fi
   if [ "$WARMUP" -gt 0 ]; then
     wrk "${args[@]}" -d "${WARMUP}s" "$BASE$path" "${extra[@]}" >/dev/null
   fi
+  local api0 pg0
+  api0=$(majflt_api); pg0=$(pg_read_bytes)
   wrk "${args[@]}" -d "${SECONDS_}s" "$BASE$path" "${extra[@]}" >"$file"
-  local rps p50 p99 non2xx errors requests
+  local faults="$(($(majflt_api) - api0)) / $((($(pg_read_bytes) - pg0) / 1048576))"
+  local rps p50 p99 max non2xx errors requests
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$file")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$file")")
+  max=$(to_ms "$(awk '$1 == "Latency" { print $4; exit }' "$file")")
   requests=$(awk '/ requests in / { print $1 }' "$file")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$file")
   errors=$(awk '/Socket errors:/ { n = 0; for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) n += $i; print n }' "$file")
   non2xx=${non2xx:-0}; errors=${errors:-0}
   if [ -z "$rps" ] || [ "$non2xx" != 0 ] || [ "$errors" != 0 ]; then FAILED=1; fi
-  ROWS+=("$(printf '%-48s %10s %9s %9s %8s %7s %9s' "$label" "$rps" "$p50" "$p99" "$non2xx" "$errors" "$requests")")
+  ROWS+=("$(printf '%-48s %7s %10s %9s %9s %9s %8s %7s %9s %s' "$label" "$PASS_T/$PASS_C" "$rps" "$p50" "$p99" "$max" "$non2xx" "$errors" "$requests" "$faults")")
   printf '  %s\n' "${ROWS[-1]}"
 }
 
-log "wrk: ${THREADS} threads, ${CONNECTIONS} connections, ${SECONDS_} s per endpoint (after ${WARMUP} s warm-up); raw output in $OUT"
-HEADER=$(printf '%-48s %10s %9s %9s %8s %7s %9s' endpoint "req/s" "p50 ms" "p99 ms" "non-2xx" errors requests)
+log "wrk: ${THREADS} threads and ${CONNECTIONS} connections, then 1 thread and ${LIGHT_CONNECTIONS} connections; ${SECONDS_} s per endpoint (after ${WARMUP} s warm-up); raw output in $OUT"
+HEADER=$(printf '%-48s %7s %10s %9s %9s %9s %8s %7s %9s %s' endpoint "wrk t/c" "req/s" "p50 ms" "p99 ms" "max ms" "non-2xx" errors requests "API majflt / PG disk MiB")
 printf '  %s\n' "$HEADER"
-bench "GET /monitors/{id}" "$READ_KEY" "/api/v1/monitors/$MONITOR_ID"
-bench "GET /monitors (first page, 50)" "$READ_KEY" "/api/v1/monitors"
-bench "GET /monitors/{random}/results?limit=50" "$READ_KEY" "/" \
-  "$OUT/monitor-ids.txt" "/api/v1/monitors/" "/results?limit=50"
-bench "GET /monitors/{random}/uptime?period=90d" "$READ_KEY" "/" \
-  "$OUT/monitor-ids.txt" "/api/v1/monitors/" "/uptime?period=90d"
-bench "GET /monitors/{id} (bootstrap key)" "$BOOTSTRAP_KEY" "/api/v1/monitors/$MONITOR_ID"
+# Throughput under load (THREADS x CONNECTIONS), then latency at the load a
+# dashboard or a script puts on it (one thread, LIGHT connections).
+passes=("$THREADS $CONNECTIONS")
+[ "$LIGHT_CONNECTIONS" -gt 0 ] && passes+=("1 $LIGHT_CONNECTIONS")
+for pass in "${passes[@]}"; do
+  read -r PASS_T PASS_C <<<"$pass"
+  bench "GET /monitors/{id}" "$READ_KEY" "/api/v1/monitors/$MONITOR_ID"
+  bench "GET /monitors (first page, 50)" "$READ_KEY" "/api/v1/monitors"
+  bench "GET /monitors/{random}/results?limit=50" "$READ_KEY" "/" \
+    "$OUT/monitor-ids.txt" "/api/v1/monitors/" "/results?limit=50"
+  bench "GET /monitors/{random}/uptime?period=90d" "$READ_KEY" "/" \
+    "$OUT/monitor-ids.txt" "/api/v1/monitors/" "/uptime?period=90d"
+  bench "GET /monitors/{id} (bootstrap key)" "$BOOTSTRAP_KEY" "/api/v1/monitors/$MONITOR_ID"
+done
 
 # ------------------------------------------------------------- SQL timing --
 
@@ -535,7 +564,7 @@ explain "uptime 90d (incidents)" uptime-incidents \
 
 {
   echo
-  echo "Results ($(date -u +%Y-%m-%dT%H:%MZ), $DB: $PARAMS; DATABASE_POOL_SIZE=$POOL; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_}s):"
+  echo "Results ($(date -u +%Y-%m-%dT%H:%MZ), $DB: $PARAMS; DATABASE_POOL_SIZE=$POOL; wrk -d${SECONDS_}s):"
   printf '  %s\n' "$HEADER" "${ROWS[@]}"
 } | tee "$OUT/results.txt"
 

@@ -13,5 +13,5 @@ if [ ${#missing[@]} -gt 0 ]; then
          && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }
   # The package starts an exporter service on :9115 we do not need.
   as_root systemctl stop prometheus-blackbox-exporter >/dev/null 2>&1 \
-    || as_root pkill -x prometheus-blackbox-exporter || true
+    || as_root pkill -f '^/usr/bin/prometheus-blackbox-exporter' || true
 fi
