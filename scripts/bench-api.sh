@@ -68,6 +68,8 @@ command -v python3 >/dev/null 2>&1 || die "python3 not found"
 for knob in SECONDS_ THREADS CONNECTIONS LIGHT_CONNECTIONS WARMUP POOL; do
   [[ "${!knob}" =~ ^[0-9]+$ ]] || die "BENCH_API_${knob%_} must be a non-negative integer"
 done
+[ "$THREADS" -ge 1 ] && [ "$CONNECTIONS" -ge "$THREADS" ] ||
+  die "BENCH_API_CONNECTIONS ($CONNECTIONS) must be at least BENCH_API_THREADS ($THREADS), which must be at least 1"
 pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null || die "PostgreSQL is not answering on $PG_HOST:$PG_PORT (make services)"
 
 mkdir -p "$OUT"
@@ -410,7 +412,9 @@ to_ms() { # wrk latency (12.34us / 1.2ms / 1.02s / 1.5m) -> ms
 # What a run had to wait for the disk for: major page faults of the API
 # process (its code or data pages read back in after the kernel evicted them)
 # and the bytes all PostgreSQL processes read from disk (not from the page
-# cache). Either explains a run's slowest requests.
+# cache). Either explains a run's slowest requests. A Postgres process that
+# exits during the run (an autovacuum worker) takes its count with it, so the
+# figure is a lower bound (and never below 0).
 majflt_api() { awk '{ print $12 }' "/proc/$API_PID/stat" 2>/dev/null || echo 0; }
 pg_read_bytes() {
   local total=0 d n
@@ -435,7 +439,8 @@ bench() { # label key path [lua-args...]
   local api0 pg0
   api0=$(majflt_api); pg0=$(pg_read_bytes)
   wrk "${args[@]}" -d "${SECONDS_}s" "$BASE$path" "${extra[@]}" >"$file"
-  local faults="$(($(majflt_api) - api0)) / $((($(pg_read_bytes) - pg0) / 1048576))"
+  local pg_mib=$((($(pg_read_bytes) - pg0) / 1048576))
+  local faults="$(($(majflt_api) - api0)) / $((pg_mib < 0 ? 0 : pg_mib))"
   local rps p50 p99 max non2xx errors requests
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$file")")
@@ -454,7 +459,7 @@ log "wrk: ${THREADS} threads and ${CONNECTIONS} connections, then 1 thread and $
 HEADER=$(printf '%-48s %7s %10s %9s %9s %9s %8s %7s %9s %s' endpoint "wrk t/c" "req/s" "p50 ms" "p99 ms" "max ms" "non-2xx" errors requests "API majflt / PG disk MiB")
 printf '  %s\n' "$HEADER"
 # Throughput under load (THREADS x CONNECTIONS), then latency at the load a
-# dashboard or a script puts on it (one thread, LIGHT connections).
+# dashboard or a script puts on it (one thread, LIGHT_CONNECTIONS).
 passes=("$THREADS $CONNECTIONS")
 [ "$LIGHT_CONNECTIONS" -gt 0 ] && passes+=("1 $LIGHT_CONNECTIONS")
 for pass in "${passes[@]}"; do
