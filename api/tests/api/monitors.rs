@@ -443,13 +443,7 @@ async fn a_result_written_during_a_delete_is_not_left_behind() {
         }
     };
     // Hold the monitor's row so both the delete and the write queue behind us.
-    let (mut holder, conn) = tokio_postgres::connect(
-        &shared::testing::database_url(&app.db_name),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut holder = shared::testing::connect(&app.db_name).await;
     let hold = holder.transaction().await.unwrap();
     hold.execute("SELECT 1 FROM monitors WHERE id = $1 FOR UPDATE", &[&id])
         .await

@@ -89,13 +89,7 @@ fn counts(answer: &Value) -> (i64, i64, i64, i64, f64) {
 }
 
 async fn maintain_until_idle(app: &TestApp, retention_days: u32) -> Vec<rollup::Report> {
-    let (mut client, conn) = tokio_postgres::connect(
-        &shared::testing::database_url(&app.db_name),
-        tokio_postgres::NoTls,
-    )
-    .await
-    .unwrap();
-    tokio::spawn(conn);
+    let mut client = shared::testing::connect(&app.db_name).await;
     let mut reports = Vec::new();
     loop {
         let report = rollup::maintain(&mut client, retention_days).await.unwrap();
