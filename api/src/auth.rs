@@ -55,6 +55,11 @@ impl Caller {
         }
     }
 
+    /// Whether the caller holds the admin scope (which alone sees secrets).
+    pub fn is_admin(&self) -> bool {
+        self.scopes.contains(&Scope::Admin)
+    }
+
     /// The actor label for audit rows and filters.
     pub fn actor(&self) -> String {
         match self.key_id {

@@ -51,6 +51,20 @@ pub fn decode_cursor<T: std::str::FromStr>(cursor: Option<&str>) -> Result<Optio
         .ok_or_else(|| ApiError::bad_request("invalid_cursor", "cursor is not one this API issued"))
 }
 
+/// Reads a cursor holding a time; a time outside the range the API accepts
+/// (see [`crate::input::time_in_range`]) was not issued by it.
+pub fn decode_time_cursor(
+    cursor: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    match decode_cursor::<chrono::DateTime<chrono::Utc>>(cursor)? {
+        Some(time) if !crate::input::time_in_range(&time) => Err(ApiError::bad_request(
+            "invalid_cursor",
+            "cursor is not one this API issued",
+        )),
+        other => Ok(other),
+    }
+}
+
 /// Builds a page from `limit + 1` fetched rows: the extra row only tells that
 /// another page exists.
 pub fn page<T, P: ToString>(mut rows: Vec<T>, limit: i64, position: impl Fn(&T) -> P) -> Page<T> {

@@ -169,6 +169,19 @@ fn pool_error_kind(error: &deadpool_postgres::PoolError) -> String {
     }
 }
 
+/// True when Postgres rejected a statement for its data (a constraint, type
+/// or encoding error), as opposed to a connection or availability problem
+/// (classes 08, 53, 57) or a conflict worth retrying as it is (40).
+pub fn is_data_rejection(error: &tokio_postgres::Error) -> bool {
+    error.as_db_error().is_some_and(|db| {
+        let code = db.code().code();
+        !(code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57")
+            || code.starts_with("40"))
+    })
+}
+
 /// Publishes the size and idle connections of the process' pools as gauges.
 pub fn record_pool_gauges(pools: &[Pool]) {
     let (mut in_use, mut idle, mut max) = (0, 0, 0);

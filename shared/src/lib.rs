@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod model;
 pub mod notify;
+pub mod outside_text;
 pub mod redis;
 pub mod rollup;
 pub mod schedule;

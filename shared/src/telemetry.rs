@@ -3,9 +3,12 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, LogFormat, LogLevel};
 
 /// Requests served by the API, by method, route template and status.
 pub const HTTP_REQUESTS_TOTAL: &str = "uptime_api_http_requests_total";
@@ -42,6 +45,8 @@ pub const RESULTS_BUFFERED: &str = "uptime_worker_results_buffered";
 pub const RESULTS_WRITTEN_TOTAL: &str = "uptime_results_written_total";
 /// Failed attempts to write a batch of results.
 pub const RESULT_WRITE_ERRORS_TOTAL: &str = "uptime_result_write_errors_total";
+/// Results Postgres refused as they were, stored without their text.
+pub const RESULTS_STRIPPED_TOTAL: &str = "uptime_results_stripped_total";
 /// Incidents opened.
 pub const INCIDENTS_OPENED_TOTAL: &str = "uptime_incidents_opened_total";
 /// Incidents resolved.
@@ -83,15 +88,66 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Our crates, as tracing targets: LOG_LEVEL sets their level.
+const OWN_TARGETS: &[&str] = &["uptime_api", "uptime_worker", "shared"];
+
+/// Dependencies that log SQL statements with their parameters, URLs, headers
+/// or bodies below info, all of which can carry secrets: they never log
+/// below info, whatever LOG_LEVEL or RUST_LOG say. A target matches every
+/// crate and module whose path starts with it (`deadpool` covers
+/// `deadpool_postgres`, `hyper` covers `hyper_util`, `actix` covers
+/// `actix_http`).
+const QUIET_DEPENDENCIES: &[&str] = &[
+    "tokio_postgres",
+    "postgres_protocol",
+    "deadpool",
+    "redis",
+    "hyper",
+    "h2",
+    "reqwest",
+    "actix",
+];
+
 /// Installs the log subscriber once; later calls (tests) are ignored.
+///
+/// LOG_LEVEL applies to our own crates; dependencies log at info at most.
+/// RUST_LOG, when set, replaces that filter, but [`QUIET_DEPENDENCIES`] stay
+/// capped at info: the cap is a second filter every event must also pass, so
+/// no RUST_LOG directive, however specific, can lower it.
 pub fn init_tracing(config: &Config) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(config.log_level.as_filter()));
+        .unwrap_or_else(|_| EnvFilter::new(log_directives(config.log_level)));
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_targets(
+            QUIET_DEPENDENCIES
+                .iter()
+                .map(|target| (*target, LevelFilter::INFO)),
+        );
     let builder = fmt().with_env_filter(filter).with_target(false);
     let _ = match config.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .finish()
+            .with(caps)
+            .try_init(),
+        LogFormat::Text => builder.finish().with(caps).try_init(),
     };
+}
+
+/// The filter for LOG_LEVEL: that level for our crates, and for every
+/// dependency the same level but never below info.
+fn log_directives(level: LogLevel) -> String {
+    let dependencies = match level {
+        LogLevel::Debug => LogLevel::Info,
+        quieter => quieter,
+    };
+    let mut directives = dependencies.as_filter().to_owned();
+    for target in OWN_TARGETS {
+        directives.push_str(&format!(",{target}={}", level.as_filter()));
+    }
+    directives
 }
 
 /// The process-wide Prometheus recorder, installed on first use and described.
@@ -151,6 +207,10 @@ fn describe() {
     metrics::describe_gauge!(RESULTS_BUFFERED, "Results waiting to be written");
     metrics::describe_counter!(RESULTS_WRITTEN_TOTAL, "Results written");
     metrics::describe_counter!(RESULT_WRITE_ERRORS_TOTAL, "Failed result batch writes");
+    metrics::describe_counter!(
+        RESULTS_STRIPPED_TOTAL,
+        "Results Postgres refused as they were, stored without their text"
+    );
     metrics::describe_counter!(INCIDENTS_OPENED_TOTAL, "Incidents opened");
     metrics::describe_counter!(INCIDENTS_RESOLVED_TOTAL, "Incidents resolved");
     metrics::describe_gauge!(
@@ -194,6 +254,7 @@ pub fn init_worker_series() {
         ACKS_UNSTORED_TOTAL,
         RESULTS_WRITTEN_TOTAL,
         RESULT_WRITE_ERRORS_TOTAL,
+        RESULTS_STRIPPED_TOTAL,
         SCHEDULE_REBUILDS_TOTAL,
     ] {
         metrics::counter!(name).increment(0);

@@ -157,23 +157,7 @@ async fn deliver(
     let kind = event.kind.as_str();
     metrics::histogram!(t::NOTIFICATION_ATTEMPT_SECONDS, "channel_type" => kind)
         .record(attempt.latency.as_secs_f64());
-    let settled = match db.get().await {
-        Ok(mut client) => {
-            outbox::settle(
-                &mut client,
-                event,
-                worker_id,
-                &attempt,
-                policy,
-                attempted_at,
-            )
-            .await
-        }
-        Err(error) => {
-            tracing::warn!(event_id = %event.id, error = %error, "no database to record a delivery; the lease will expire and it is retried");
-            return;
-        }
-    };
+    let settled = record(db, worker_id, event, &attempt, policy, attempted_at).await;
     let outcome = match settled {
         Ok(Settled::Delivered) => "delivered",
         Ok(Settled::RetryAt(_)) => "retry",
@@ -183,7 +167,7 @@ async fn deliver(
         }
         Ok(Settled::LeaseLost) => "lease_lost",
         Err(error) => {
-            tracing::warn!(event_id = %event.id, error = %error, "recording a delivery failed; it will be retried");
+            tracing::error!(event_id = %event.id, error = %error, "a delivery could not be recorded; it will be retried");
             "error"
         }
     };
@@ -191,6 +175,39 @@ async fn deliver(
         .increment(1);
     if attempt.outcome == shared::notify::send::Outcome::Gone {
         tracing::warn!(channel_id = %event.channel_id, "channel disabled: the receiver answered 410 Gone");
+    }
+}
+
+/// Records an attempt that was made. Postgres being away is waited out
+/// (backing off up to 5 s) rather than given up, because an unrecorded
+/// attempt is sent again when its lease runs out; the record still lands
+/// after the lease if no other worker claimed the event meanwhile (its
+/// `locked_by` is still this worker's). Only a rejection of the data itself,
+/// which `settle` already retries without the receiver's answer, ends it.
+async fn record(
+    db: &Pool,
+    worker_id: &str,
+    event: &Claimed,
+    attempt: &shared::notify::send::Attempt,
+    policy: RetryPolicy,
+    attempted_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Settled, tokio_postgres::Error> {
+    let mut wait = Duration::from_millis(200);
+    loop {
+        let failure = match db.get().await {
+            Ok(mut client) => {
+                match outbox::settle(&mut client, event, worker_id, attempt, policy, attempted_at)
+                    .await
+                {
+                    Err(error) if !shared::db::is_data_rejection(&error) => error.to_string(),
+                    settled => return settled,
+                }
+            }
+            Err(error) => error.to_string(),
+        };
+        tracing::warn!(event_id = %event.id, error = %failure, retry_in_ms = wait.as_millis() as u64, "recording a delivery failed; retrying");
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
     }
 }
 

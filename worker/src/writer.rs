@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
+use shared::db::is_data_rejection;
 use shared::model::CheckResult;
 use shared::telemetry as t;
 use tokio::sync::{mpsc, oneshot};
@@ -152,28 +153,44 @@ async fn write(db: &Pool, batch: &[CheckResult]) -> anyhow::Result<()> {
     .map_err(|_| anyhow::anyhow!("timed out writing results"))?;
     let applied = match written {
         Ok(applied) => applied,
-        Err(error) if is_rejected(&error) => {
+        Err(error) if is_data_rejection(&error) => {
             // Postgres refused the data itself, not the connection: write the
             // results one by one so a single bad row cannot block the rest.
             tracing::error!(error = %error, "a batch was rejected; writing its results one by one");
             let mut total = store::Applied::default();
             for result in batch {
-                match store::write_batch(&mut client, std::slice::from_ref(result)).await {
-                    Ok(applied) => {
-                        total.inserted += applied.inserted;
-                        total.opened.extend(applied.opened);
-                        total.resolved.extend(applied.resolved);
-                    }
-                    Err(error) if is_rejected(&error) => {
+                let applied = match write_one(&mut client, result).await {
+                    Ok(applied) => applied,
+                    Err(error) if is_data_rejection(&error) => {
+                        // The text was made storable when the check ended, so
+                        // this should not happen; if it does, the verdict is
+                        // still stored, without the text Postgres refused.
                         tracing::error!(
                             error = %error,
                             monitor_id = %result.monitor_id,
                             slot = %result.slot_ts,
-                            "result rejected by Postgres; dropped"
+                            "result rejected by Postgres; storing it without its text"
                         );
+                        metrics::counter!(t::RESULTS_STRIPPED_TOTAL).increment(1);
+                        match write_one(&mut client, &result.without_text(&error)).await {
+                            Ok(applied) => applied,
+                            Err(error) if is_data_rejection(&error) => {
+                                tracing::error!(
+                                    error = %error,
+                                    monitor_id = %result.monitor_id,
+                                    slot = %result.slot_ts,
+                                    "result rejected by Postgres even without its text; dropped"
+                                );
+                                continue;
+                            }
+                            Err(error) => return Err(error.into()),
+                        }
                     }
                     Err(error) => return Err(error.into()),
-                }
+                };
+                total.inserted += applied.inserted;
+                total.opened.extend(applied.opened);
+                total.resolved.extend(applied.resolved);
             }
             total
         }
@@ -191,14 +208,9 @@ async fn write(db: &Pool, batch: &[CheckResult]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// True when Postgres rejected the statement for its data (a constraint or
-/// type error), as opposed to a connection or availability problem.
-fn is_rejected(error: &tokio_postgres::Error) -> bool {
-    error.as_db_error().is_some_and(|db| {
-        let code = db.code().code();
-        !(code.starts_with("08")
-            || code.starts_with("53")
-            || code.starts_with("57")
-            || code.starts_with("40"))
-    })
+async fn write_one(
+    client: &mut deadpool_postgres::Client,
+    result: &CheckResult,
+) -> Result<store::Applied, tokio_postgres::Error> {
+    store::write_batch(client, std::slice::from_ref(result)).await
 }

@@ -1,7 +1,9 @@
 //! Validating a notification channel body.
 
 use serde_json::Value;
-use shared::model::channel::{ChannelPolicy, ChannelTarget, SUBSCRIBABLE_EVENTS};
+use shared::model::channel::{
+    looks_masked, mask_url, ChannelPolicy, ChannelTarget, SUBSCRIBABLE_EVENTS,
+};
 use shared::model::ChannelType;
 use shared::target_policy;
 
@@ -49,8 +51,14 @@ impl ChannelSpec {
     }
 }
 
-/// Validates a channel body; `allow_private` is ALLOW_PRIVATE_TARGETS.
-pub async fn parse(body: Value, allow_private: bool) -> Result<ChannelSpec, ApiError> {
+/// Validates a channel body; `allow_private` is ALLOW_PRIVATE_TARGETS and
+/// `stored_url` the URL the channel has now (None when creating): its
+/// masked form, sent back unchanged, keeps it.
+pub async fn parse(
+    body: Value,
+    allow_private: bool,
+    stored_url: Option<&str>,
+) -> Result<ChannelSpec, ApiError> {
     let mut fields = Fields::new(body)?;
     let name = fields.required_string("name", MAX_NAME);
     let kind = match fields.take("type") {
@@ -111,9 +119,12 @@ pub async fn parse(body: Value, allow_private: bool) -> Result<ChannelSpec, ApiE
             let not_for = format!("does not apply to {} channels", kind.as_str());
             fields.refuse("botToken", &not_for);
             fields.refuse("chatId", &not_for);
-            target.url = fields.required_string("url", MAX_URL);
+            target.url = fields
+                .required_string("url", MAX_URL)
+                .and_then(|url| unmask(&mut fields, url, stored_url));
             if let Some(url) = &target.url {
-                policy_host = check_url(&mut fields, url, allow_private);
+                let kept = stored_url == Some(url.as_str());
+                policy_host = check_url(&mut fields, url, allow_private, kept);
             }
         }
         None => {}
@@ -187,12 +198,41 @@ fn parse_policy(fields: &mut Fields) -> ChannelPolicy {
     policy
 }
 
-/// Checks the scheme rule; returns the host for the address policy.
-fn check_url(fields: &mut Fields, url: &str, allow_private: bool) -> Option<String> {
+/// The URL to store: `url` itself, or the stored URL when `url` is its
+/// masked form sent back unchanged. Any other masked-looking URL is refused,
+/// so a client that saves what it read never overwrites a URL with its mask.
+fn unmask(fields: &mut Fields, url: String, stored_url: Option<&str>) -> Option<String> {
+    if !looks_masked(&url) {
+        return Some(url);
+    }
+    match stored_url {
+        Some(stored) if mask_url(stored) == url => Some(stored.to_owned()),
+        _ => {
+            fields.error(
+                "url",
+                "is a masked URL; send the full URL, or the stored URL's masked form unchanged to keep it",
+            );
+            None
+        }
+    }
+}
+
+/// Checks the scheme and credentials rules; returns the host for the
+/// address policy. A URL the channel already has (`kept`) is not refused for
+/// credentials it was stored with before they were refused.
+fn check_url(fields: &mut Fields, url: &str, allow_private: bool, kept: bool) -> Option<String> {
     let Ok(parsed) = url::Url::parse(url) else {
         fields.error("url", "must be an https:// URL");
         return None;
     };
+    if !kept && (!parsed.username().is_empty() || parsed.password().is_some()) {
+        fields.error(
+            "url",
+            "must not carry credentials (user:password@); receivers verify deliveries by their \
+             webhook-signature header, or a token can go in the path or query",
+        );
+        return None;
+    }
     match parsed.scheme() {
         "https" => {}
         "http" if allow_private => {}

@@ -39,6 +39,8 @@ async fn list(
     caller.require(Scope::Admin)?;
     let limit = pagination::limit(query.limit)?;
     let before: Option<i64> = pagination::decode_cursor(query.cursor.as_deref())?;
+    input::check_query_time("from", query.from)?;
+    input::check_query_time("to", query.to)?;
     if let (Some(from), Some(to)) = (query.from, query.to) {
         if from > to {
             return Err(ApiError::bad_request(

@@ -72,9 +72,10 @@ fn throttle(spec: &ChannelSpec) -> i32 {
     i32::try_from(spec.policy.throttle_seconds).unwrap_or(i32::MAX)
 }
 
-/// The public form, plus the signing secret when it was just generated.
-fn with_secret(channel: &Channel, secret: Option<String>) -> Value {
-    let mut json = channel.to_public_json();
+/// The answer form (URL in full only with `reveal_url`), plus the signing
+/// secret when it was just generated.
+fn with_secret(channel: &Channel, reveal_url: bool, secret: Option<String>) -> Value {
+    let mut json = channel.to_json(reveal_url);
     if let Some(secret) = secret {
         json["signingSecret"] = Value::String(secret);
     }
@@ -89,7 +90,8 @@ async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Scope::Write)?;
-    let spec = input::channel::parse(body.into_inner(), state.config.allow_private_targets).await?;
+    let spec =
+        input::channel::parse(body.into_inner(), state.config.allow_private_targets, None).await?;
     let id = Uuid::now_v7();
     let secret = (spec.kind == ChannelType::Webhook).then(generate_signing_secret);
     let mut client = state.db.get().await?;
@@ -126,14 +128,15 @@ async fn create(
             entity_type: "channel",
             entity_id: id.to_string(),
             before: None,
-            after: Some(channel.to_public_json()),
+            after: Some(channel.to_audit_json()),
         },
     )
     .await?;
     tx.commit().await?;
+    // The key that creates a channel sees its URL once, in this answer.
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/channels/{id}")))
-        .json(with_secret(&channel, secret)))
+        .json(with_secret(&channel, true, secret)))
 }
 
 /// Query parameters of `GET /api/v1/channels`.
@@ -184,8 +187,9 @@ async fn list(
         .map(Channel::from_row)
         .collect::<Result<Vec<_>, _>>()?;
     let page = pagination::page(channels, limit, |c| c.id);
+    let reveal = caller.is_admin();
     Ok(web::Json(Page {
-        items: page.items.iter().map(Channel::to_public_json).collect(),
+        items: page.items.iter().map(|c| c.to_json(reveal)).collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -199,7 +203,9 @@ async fn get(
     caller.require(Scope::Read)?;
     let client = state.db.get().await?;
     Ok(web::Json(
-        fetch(&client, *path, false).await?.to_public_json(),
+        fetch(&client, *path, false)
+            .await?
+            .to_json(caller.is_admin()),
     ))
 }
 
@@ -256,13 +262,15 @@ async fn update(
             action: "channel.update",
             entity_type: "channel",
             entity_id: id.to_string(),
-            before: Some(before.to_public_json()),
-            after: Some(after.to_public_json()),
+            before: Some(before.to_audit_json()),
+            after: Some(after.to_audit_json()),
         },
     )
     .await?;
     tx.commit().await?;
-    Ok(with_secret(&after, secret))
+    // A URL this request set is shown back to it; a kept one only to admins.
+    let reveal = caller.is_admin() || after.target.url != before.target.url;
+    Ok(with_secret(&after, reveal, secret))
 }
 
 #[tracing::instrument(skip_all, fields(channel_id = %path))]
@@ -275,11 +283,16 @@ async fn replace(
 ) -> Result<web::Json<Value>, ApiError> {
     caller.require(Scope::Write)?;
     let id = path.into_inner();
-    {
+    let current = {
         let client = state.db.get().await?;
-        fetch(&client, id, false).await?;
-    }
-    let spec = input::channel::parse(body.into_inner(), state.config.allow_private_targets).await?;
+        fetch(&client, id, false).await?
+    };
+    let spec = input::channel::parse(
+        body.into_inner(),
+        state.config.allow_private_targets,
+        current.target.url.as_deref(),
+    )
+    .await?;
     Ok(web::Json(
         update(&state, &caller, &meta, id, spec, None).await?,
     ))
@@ -308,7 +321,12 @@ async fn patch(
     };
     let mut merged = spec_of(&current).to_input_json();
     input::merge_patch(&mut merged, patch);
-    let spec = input::channel::parse(merged, state.config.allow_private_targets).await?;
+    let spec = input::channel::parse(
+        merged,
+        state.config.allow_private_targets,
+        current.target.url.as_deref(),
+    )
+    .await?;
     Ok(web::Json(
         update(&state, &caller, &meta, id, spec, Some(&current)).await?,
     ))
@@ -338,7 +356,7 @@ async fn delete(
             action: "channel.delete",
             entity_type: "channel",
             entity_id: id.to_string(),
-            before: Some(before.to_public_json()),
+            before: Some(before.to_audit_json()),
             after: None,
         },
     )

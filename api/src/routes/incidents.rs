@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::input;
 use crate::pagination::{self, Page};
 use crate::startup::AppState;
 
@@ -63,6 +64,8 @@ async fn list(
     caller.require(Scope::Read)?;
     let limit = pagination::limit(query.limit)?;
     let before: Option<Uuid> = pagination::decode_cursor(query.cursor.as_deref())?;
+    input::check_query_time("from", query.from)?;
+    input::check_query_time("to", query.to)?;
     if let (Some(from), Some(to)) = (query.from, query.to) {
         if from >= to {
             return Err(ApiError::bad_request(

@@ -211,3 +211,35 @@ async fn hostile_strings_never_cause_a_500() {
         .get(0);
     assert!(count >= 0);
 }
+
+#[tokio::test]
+async fn times_postgres_cannot_hold_are_400_naming_the_parameter() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let monitor = app.create_monitor(sibling_monitor()).await;
+    let id = monitor["id"].as_str().unwrap();
+    for (path, parameter) in [
+        ("/api/v1/incidents?from=-5000-01-01T00:00:00Z", "from"),
+        ("/api/v1/incidents?to=-5000-01-01T00:00:00Z", "to"),
+        ("/api/v1/incidents?from=0000-06-01T00:00:00Z", "from"),
+        ("/api/v1/incidents?to=%2B20000-01-01T00:00:00Z", "to"),
+        ("/api/v1/audit-logs?from=-5000-01-01T00:00:00Z", "from"),
+        ("/api/v1/audit-logs?to=-0001-01-01T00:00:00Z", "to"),
+    ] {
+        let body = assert_error(app.get(path).await, 400, "invalid_query").await;
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(parameter), "{path}: {message}");
+    }
+    for time in ["-5000-01-01T00:00:00Z", "+200000-01-01T00:00:00Z"] {
+        let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(time);
+        let path = format!("/api/v1/monitors/{id}/results?cursor={cursor}");
+        assert_error(app.get(&path).await, 400, "invalid_cursor").await;
+    }
+    // The edges of the range are answered normally.
+    for path in [
+        "/api/v1/incidents?from=0001-01-01T00:00:00Z&to=9999-12-31T23:59:59Z",
+        "/api/v1/audit-logs?from=0001-01-01T00:00:00Z",
+    ] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+}

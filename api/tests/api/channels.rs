@@ -247,3 +247,162 @@ async fn monitors_link_to_channels_and_lose_deleted_ones() {
         .unwrap();
     assert_eq!(monitor["channelIds"], json!([]));
 }
+
+/// Sends `body` with `method` to `path` as `key` and returns status and JSON.
+async fn call_as(
+    app: &crate::helpers::TestApp,
+    key: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = app.request_as(key, method, path);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn channel_urls_are_shown_in_full_only_to_their_creator_and_to_admins() {
+    let app = spawn_app().await;
+    let read = app.create_key(&["read"]).await;
+    let write = app.create_key(&["read", "write"]).await;
+    let admin = app.create_key(&["admin"]).await;
+    let secret_path = "services/T0001/B0002/Xq8v2LkPz7mN4rT1";
+    for kind in ["webhook", "slack", "discord", "teams"] {
+        let url = format!("https://{kind}.example.com/{secret_path}?token=tok-{kind}-9f8e7d6c");
+        let body = json!({"name": kind, "type": kind, "url": url});
+        let (status, created) =
+            call_as(&app, &write, Method::POST, "/api/v1/channels", Some(&body)).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!(
+            created["url"],
+            url.as_str(),
+            "the creating answer shows it once"
+        );
+        assert_eq!(created["urlMasked"], false);
+        let path = format!("/api/v1/channels/{}", created["id"].as_str().unwrap());
+        let masked = format!("https://{kind}.example.com/***{}", &url[url.len() - 4..]);
+        for key in [&read, &write] {
+            let (status, shown) = call_as(&app, key, Method::GET, &path, None).await;
+            assert_eq!(status, 200);
+            assert_eq!(
+                shown["url"],
+                masked.as_str(),
+                "{kind} URL shown to a non-admin key"
+            );
+            assert_eq!(shown["urlMasked"], true);
+            let (_, listed) = call_as(&app, key, Method::GET, "/api/v1/channels", None).await;
+            assert!(!listed.to_string().contains(secret_path), "{listed}");
+        }
+        let (_, shown) = call_as(&app, &admin, Method::GET, &path, None).await;
+        assert_eq!(shown["url"], url.as_str(), "admin keys see the URL");
+        assert_eq!(shown["urlMasked"], false);
+    }
+    // The audit log keeps only the masked form.
+    let audit = app.audit_rows().await;
+    assert!(!audit.is_empty());
+    for row in audit {
+        for column in ["before", "after"] {
+            let value: Option<Value> = row.get(column);
+            let text = value.map(|v| v.to_string()).unwrap_or_default();
+            assert!(
+                !text.contains(secret_path) && !text.contains("tok-"),
+                "{text}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_masked_url_sent_back_unchanged_keeps_the_stored_url() {
+    let app = spawn_app().await;
+    let write = app.create_key(&["read", "write"]).await;
+    let url = "https://hooks.example.com/services/T1/B2/Zk3mQ9xW7pL2vN8c";
+    let (_, created) = call_as(
+        &app,
+        &write,
+        Method::POST,
+        "/api/v1/channels",
+        Some(&json!({"name": "ops", "type": "slack", "url": url})),
+    )
+    .await;
+    let path = format!("/api/v1/channels/{}", created["id"].as_str().unwrap());
+    let (_, mut shown) = call_as(&app, &write, Method::GET, &path, None).await;
+    assert_eq!(shown["url"], "https://hooks.example.com/***vN8c");
+    // A client that saves what it read (PUT with the masked URL) keeps it.
+    for field in [
+        "id",
+        "createdAt",
+        "updatedAt",
+        "disabledReason",
+        "urlMasked",
+    ] {
+        shown.as_object_mut().unwrap().remove(field);
+    }
+    shown["name"] = json!("ops renamed");
+    let (status, answer) = call_as(&app, &write, Method::PUT, &path, Some(&shown)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["urlMasked"], true, "a kept URL is not shown again");
+    let (status, answer) = call_as(
+        &app,
+        &write,
+        Method::PATCH,
+        &path,
+        Some(&json!({"url": shown["url"], "enabled": false})),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let stored: Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(stored["url"], url, "the stored URL survives both");
+    assert_eq!(stored["name"], "ops renamed");
+    // A masked-looking URL that is not this channel's mask is refused.
+    let (status, refused) = call_as(
+        &app,
+        &write,
+        Method::PATCH,
+        &path,
+        Some(&json!({"url": "https://other.example.com/***vN8c"})),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(invalid_fields(&refused), ["url"]);
+    let response = app
+        .post(
+            "/api/v1/channels",
+            &json!({"name": "copy", "type": "slack", "url": "https://hooks.example.com/***vN8c"}),
+        )
+        .await;
+    let body = assert_error(response, 422, "validation_failed").await;
+    assert_eq!(invalid_fields(&body), ["url"]);
+    // A URL the request sets is shown back to it.
+    let fresh = "https://hooks.example.com/services/T1/B2/NewSecretValue42";
+    let (_, answer) = call_as(
+        &app,
+        &write,
+        Method::PATCH,
+        &path,
+        Some(&json!({"url": fresh})),
+    )
+    .await;
+    assert_eq!(answer["url"], fresh);
+}
+
+#[tokio::test]
+async fn credentials_in_channel_urls_are_refused() {
+    let app = spawn_app().await;
+    for kind in ["webhook", "slack", "discord", "teams"] {
+        let response = app
+            .post(
+                "/api/v1/channels",
+                &json!({"name": "creds", "type": kind, "url": "https://user:hunter2@hooks.example.com/x"}),
+            )
+            .await;
+        let body = assert_error(response, 422, "validation_failed").await;
+        assert_eq!(invalid_fields(&body), ["url"], "{kind}");
+        assert!(!body.to_string().contains("hunter2"), "{body}");
+    }
+}

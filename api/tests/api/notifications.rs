@@ -257,3 +257,88 @@ async fn redeliver_queues_an_event_again_with_a_fresh_budget() {
         .iter()
         .any(|r| r.get::<_, String>("action") == "notification_event.redeliver"));
 }
+
+/// A receiver that reads each request head and answers every one with
+/// `answer` as it is, byte for byte; it counts the requests.
+async fn raw_receiver(
+    answer: &'static [u8],
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut read = 0;
+                // Read the head and a JSON body small enough to fit.
+                while let Ok(n) = stream.read(&mut buffer[read..]).await {
+                    if n == 0 {
+                        return;
+                    }
+                    read += n;
+                    if buffer[..read].windows(2).any(|w| w == b"}}" || w == b"\"}") {
+                        break;
+                    }
+                }
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let _ = stream.write_all(answer).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, count)
+}
+
+#[tokio::test]
+async fn a_receiver_answering_unstorable_bytes_is_recorded_once() {
+    let app = spawn_app_with(PRIVATE_OK).await;
+    for (answer, delivered) in [
+        (&b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nok\0ok!"[..], true),
+        (&b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 7\r\nConnection: close\r\n\r\n\xff\xfe\0\x1b[1m"[..], false),
+    ] {
+        let (addr, count) = raw_receiver(answer).await;
+        let created: Value = app
+            .post(
+                "/api/v1/channels",
+                &json!({"name": "hook", "type": "webhook", "url": format!("http://{addr}/hook")}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let response = app
+            .post(&format!("/api/v1/channels/{id}/test"), &json!({}))
+            .await;
+        assert_eq!(response.status(), 200, "the test endpoint answers, whatever the receiver sent");
+        let outcome: Value = response.json().await.unwrap();
+        assert_eq!(outcome["delivered"], delivered, "{outcome}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let snippet = outcome["responseSnippet"].as_str().unwrap();
+        assert!(snippet.contains('\u{FFFD}') && !snippet.contains('\0'), "{snippet:?}");
+        let deliveries = app
+            .collect_pages(&format!("/api/v1/channels/{id}/deliveries"))
+            .await;
+        assert_eq!(deliveries.len(), 1, "one attempt, recorded once");
+        assert_eq!(deliveries[0]["responseSnippet"], snippet);
+        let event = Uuid::parse_str(outcome["eventId"].as_str().unwrap()).unwrap();
+        let row = app
+            .db
+            .query_one(
+                "SELECT attempts, status FROM notification_events WHERE id = $1",
+                &[&event],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i32>(0), 1, "the attempt is counted");
+        let status: String = row.get(1);
+        assert_eq!(status, if delivered { "delivered" } else { "failed" });
+    }
+}

@@ -93,7 +93,14 @@ pub(crate) async fn check(
     let code = response.status().as_u16();
     let mut verdict = Verdict::up();
     verdict.status_code = Some(code);
-    verdict.body_snippet = snippet(&bytes, BODY_SNIPPET_MAX_BYTES);
+    let (body_snippet, replaced) = snippet(&bytes, BODY_SNIPPET_MAX_BYTES);
+    verdict.body_snippet = body_snippet;
+    if replaced {
+        details.insert(
+            super::TEXT_ALTERED.to_owned(),
+            Value::Array(vec![Value::from("bodySnippet")]),
+        );
+    }
     let expected = spec.expected_status.clone().unwrap_or_default();
     if !expected.matches(code) {
         verdict.status = crate::model::CheckStatus::Down;

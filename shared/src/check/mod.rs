@@ -22,12 +22,16 @@ use rustls::pki_types::CertificateDer;
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use crate::model::check_result::BODY_SNIPPET_MAX_BYTES;
 use crate::model::{CheckStatus, MonitorSpec, MonitorType, Timings};
 
 pub use net::{is_valid_hostname, split_host_port};
 
 /// Largest body read for keyword checks (and for plain HTTP checks).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The `details` key naming the fields whose outside text was altered to be
+/// storable (`error`, `bodySnippet`, `details`).
+pub const TEXT_ALTERED: &str = "textAltered";
 /// Most redirects followed when a monitor follows redirects.
 pub const MAX_REDIRECTS: usize = 10;
 
@@ -81,6 +85,36 @@ impl Outcome {
     /// The details as a JSON value, or None when empty.
     pub fn details_json(&self) -> Option<Value> {
         (!self.details.is_empty()).then(|| Value::Object(self.details.clone()))
+    }
+
+    /// Makes every text of the outcome storable and displayable (see
+    /// [`crate::outside_text`]): the error, the body snippet and every
+    /// string in the details. Fields that changed are named in
+    /// `details.textAltered`, so the stored evidence says it was altered.
+    pub fn make_storable(&mut self) {
+        use crate::outside_text::{clean_in_place, clean_map, MAX_DETAIL_BYTES, MAX_ERROR_BYTES};
+        let mut altered: Vec<Value> = match self.details.remove(TEXT_ALTERED) {
+            Some(Value::Array(names)) => names,
+            _ => Vec::new(),
+        };
+        let mut note = |name: &str| {
+            if !altered.iter().any(|v| v == name) {
+                altered.push(Value::from(name));
+            }
+        };
+        if clean_in_place(&mut self.error, MAX_ERROR_BYTES) {
+            note("error");
+        }
+        if clean_in_place(&mut self.body_snippet, BODY_SNIPPET_MAX_BYTES) {
+            note("bodySnippet");
+        }
+        if clean_map(&mut self.details, MAX_DETAIL_BYTES) {
+            note("details");
+        }
+        if !altered.is_empty() {
+            self.details
+                .insert(TEXT_ALTERED.to_owned(), Value::Array(altered));
+        }
     }
 
     /// JSON for API answers: status, code, error, timings, snippet, details.
@@ -293,6 +327,7 @@ impl Engine {
                 }
             }
         }
+        outcome.make_storable();
         outcome
     }
 
@@ -374,17 +409,14 @@ async fn tcp_check(
     Ok(Verdict::up())
 }
 
-/// Truncates `bytes` to at most `max` bytes on a UTF-8 boundary.
-pub(crate) fn snippet(bytes: &[u8], max: usize) -> Option<String> {
+/// At most `max` bytes of a body from outside as storable text (see
+/// [`crate::outside_text`]), and whether a character had to be replaced.
+pub(crate) fn snippet(bytes: &[u8], max: usize) -> (Option<String>, bool) {
     if bytes.is_empty() {
-        return None;
+        return (None, false);
     }
-    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(max)]).into_owned();
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    Some(text[..end].to_owned())
+    let cleaned = crate::outside_text::clean_bytes(bytes, max);
+    (Some(cleaned.text.into_owned()), cleaned.replaced)
 }
 
 #[cfg(test)]
@@ -394,13 +426,57 @@ mod tests {
     #[test]
     fn snippets_stay_within_the_limit_on_char_boundaries() {
         let text = "é".repeat(600);
-        let cut = snippet(text.as_bytes(), 1024).expect("snippet");
-        assert!(cut.len() <= 1024);
+        let (cut, replaced) = snippet(text.as_bytes(), 1024);
+        let cut = cut.expect("snippet");
+        assert!(cut.len() <= 1024 && !replaced);
         assert!(cut.chars().all(|c| c == 'é'));
-        assert_eq!(snippet(b"", 1024), None);
-        // Invalid UTF-8 is replaced, and the result still fits.
+        assert_eq!(snippet(b"", 1024), (None, false));
+        // Invalid UTF-8 and NUL are replaced, and the result still fits.
         let binary = vec![0xffu8; 2000];
-        assert!(snippet(&binary, 1024).expect("snippet").len() <= 1024);
+        let (binary, replaced) = snippet(&binary, 1024);
+        assert!(binary.expect("snippet").len() <= 1024 && replaced);
+        assert_eq!(
+            snippet(b"ok\0ok", 10),
+            (Some("ok\u{FFFD}ok".to_owned()), true)
+        );
+    }
+
+    #[test]
+    fn outcomes_are_made_storable_and_say_what_was_altered() {
+        let mut details = Map::new();
+        details.insert(
+            "answers".to_owned(),
+            serde_json::json!(["txt\u{0}", "fine"]),
+        );
+        details.insert(TEXT_ALTERED.to_owned(), serde_json::json!(["bodySnippet"]));
+        let mut outcome = Outcome {
+            status: CheckStatus::Down,
+            status_code: Some(200),
+            error: Some(format!("keyword not found in {}", "x\u{0}".repeat(2000))),
+            timings: Timings::default(),
+            body_snippet: Some("ok\u{FFFD}ok".to_owned()),
+            details,
+        };
+        outcome.make_storable();
+        let error = outcome.error.as_deref().expect("error kept");
+        assert!(error.len() <= crate::outside_text::MAX_ERROR_BYTES && !error.contains('\0'));
+        assert_eq!(
+            outcome.details["answers"],
+            serde_json::json!(["txt\u{FFFD}", "fine"])
+        );
+        assert_eq!(
+            outcome.details[TEXT_ALTERED],
+            serde_json::json!(["bodySnippet", "error", "details"])
+        );
+        // A clean outcome is left as it is, with no note.
+        let mut clean = Outcome {
+            error: None,
+            body_snippet: Some("ok".to_owned()),
+            details: Map::new(),
+            ..outcome
+        };
+        clean.make_storable();
+        assert!(clean.details.is_empty());
     }
 
     #[test]

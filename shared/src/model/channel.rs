@@ -148,10 +148,18 @@ impl Channel {
         })
     }
 
-    /// The public JSON form: credentials inside a Telegram bot token are masked.
-    pub fn to_public_json(&self) -> serde_json::Value {
+    /// The JSON form for API answers. A Telegram bot token is always masked;
+    /// the URL of a webhook, Slack, Discord or Teams channel is a bearer
+    /// secret, shown in full only with `reveal_url` (admin keys, and the
+    /// answer to the request that set it) and masked otherwise (see
+    /// [`mask_url`]). `urlMasked` says which form was sent.
+    pub fn to_json(&self, reveal_url: bool) -> serde_json::Value {
         let mut target = self.target.clone();
         target.bot_token = target.bot_token.as_deref().map(mask_bot_token);
+        let masked = !reveal_url && target.url.is_some();
+        if masked {
+            target.url = target.url.as_deref().map(mask_url);
+        }
         let mut value = serde_json::json!({
             "id": self.id,
             "name": self.name,
@@ -168,9 +176,51 @@ impl Channel {
             (value.as_object_mut(), serde_json::to_value(&target))
         {
             map.extend(extra);
+            if target.url.is_some() {
+                map.insert("urlMasked".to_owned(), serde_json::Value::Bool(masked));
+            }
         }
         value
     }
+
+    /// The form kept in audit rows: every secret masked.
+    pub fn to_audit_json(&self) -> serde_json::Value {
+        self.to_json(false)
+    }
+}
+
+/// What stands for the hidden part of a masked secret.
+pub const MASK: &str = "***";
+
+/// Characters of a URL's end shown after the mask, when the hidden part is
+/// long enough that showing them gives nothing useful away.
+const URL_HINT_CHARS: usize = 4;
+/// Shortest hidden part (path and query) that gets a hint.
+const URL_HINT_MIN_HIDDEN: usize = 16;
+
+/// A channel URL reduced to its scheme, host and port, the mask, and a
+/// hint of its last characters: enough to tell channels apart, not to post
+/// to them. `https://hooks.slack.com/services/T0/B0/abcdefXYZ1` becomes
+/// `https://hooks.slack.com/***XYZ1`.
+pub fn mask_url(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return MASK.to_owned();
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+    let hidden = &parsed[url::Position::BeforePath..];
+    let hint = if hidden.chars().count() >= URL_HINT_MIN_HIDDEN {
+        let skip = hidden.chars().count() - URL_HINT_CHARS;
+        hidden.chars().skip(skip).collect()
+    } else {
+        String::new()
+    };
+    format!("{}://{host}{port}/{MASK}{hint}", parsed.scheme())
+}
+
+/// Whether `url` is (or pretends to be) a masked URL.
+pub fn looks_masked(url: &str) -> bool {
+    url.contains(&format!("/{MASK}"))
 }
 
 /// Prefix of webhook signing secrets (as in the Standard Webhooks specification).
@@ -191,7 +241,32 @@ pub fn generate_signing_secret() -> String {
 /// Keeps the bot id of a Telegram token and hides its secret part.
 pub fn mask_bot_token(token: &str) -> String {
     match token.split_once(':') {
-        Some((bot, _)) => format!("{bot}:***"),
-        None => "***".to_owned(),
+        Some((bot, _)) => format!("{bot}:{MASK}"),
+        None => MASK.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_masked_to_scheme_host_and_a_hint() {
+        assert_eq!(
+            mask_url("https://hooks.slack.com/services/T000/B000/abcdefghijklXYZ1"),
+            "https://hooks.slack.com/***XYZ1"
+        );
+        assert_eq!(
+            mask_url("https://user:pass@example.com:8443/hook?token=s3cr3t-t0ken-value"),
+            "https://example.com:8443/***alue"
+        );
+        // A short path gets no hint: four characters of it would be most of it.
+        assert_eq!(
+            mask_url("https://example.com/hook"),
+            "https://example.com/***"
+        );
+        assert_eq!(mask_url("not a url"), "***");
+        assert!(looks_masked(&mask_url("https://example.com/hook")));
+        assert!(!looks_masked("https://example.com/hook"));
     }
 }

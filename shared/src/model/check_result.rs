@@ -73,6 +73,24 @@ pub const CHECK_RESULT_COLUMNS: &str = "monitor_id, slot_ts, checked_at, worker_
     status_code, error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details";
 
 impl CheckResult {
+    /// This result without the text Postgres refused: verdict, status code
+    /// and timings are kept; the snippet and details are dropped and the
+    /// error says why, so the slot is still recorded and its state counts.
+    pub fn without_text(&self, refusal: &tokio_postgres::Error) -> Self {
+        let code = refusal
+            .as_db_error()
+            .map(|db| db.code().code().to_owned())
+            .unwrap_or_default();
+        Self {
+            error: Some(format!(
+                "the check's text could not be stored (PostgreSQL error {code}); its verdict is kept"
+            )),
+            body_snippet: None,
+            details: Some(serde_json::json!({ "storeRejected": code })),
+            ..self.clone()
+        }
+    }
+
     /// Builds a result from a row selected with [`CHECK_RESULT_COLUMNS`].
     pub fn from_row(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
         let status: String = row.try_get("status")?;

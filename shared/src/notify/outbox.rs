@@ -137,6 +137,29 @@ pub async fn settle(
             Settled::RetryAt(Utc::now() + delay)
         }
     };
+    match record(client, event, worker, attempt, settled, attempted_at).await {
+        Err(error) if crate::db::is_data_rejection(&error) => {
+            // The answer was cleaned when the attempt ended, so this should
+            // not happen; if it does, the attempt is recorded without it
+            // rather than left unrecorded (which would deliver it again).
+            tracing::error!(event_id = %event.id, error = %error, "a delivery attempt was rejected by Postgres; recording it without the receiver's answer");
+            let bare = attempt.without_answer();
+            record(client, event, worker, &bare, settled, attempted_at).await
+        }
+        other => other,
+    }
+}
+
+/// Writes one attempt and the event's new state in one transaction.
+async fn record(
+    client: &mut deadpool_postgres::Client,
+    event: &Claimed,
+    worker: &str,
+    attempt: &Attempt,
+    settled: Settled,
+    attempted_at: DateTime<Utc>,
+) -> Result<Settled, tokio_postgres::Error> {
+    let number = event.attempts + 1;
     let tx = client.transaction().await?;
     let update = tx
         .prepare_cached(

@@ -68,6 +68,29 @@ pub struct Attempt {
     pub retry_after: Option<Duration>,
 }
 
+impl Attempt {
+    /// Bounds the error and the answer snippet and replaces what PostgreSQL
+    /// cannot store (see [`crate::outside_text`]).
+    pub fn make_storable(&mut self) {
+        use crate::outside_text::{clean_in_place, MAX_ERROR_BYTES};
+        clean_in_place(&mut self.error, MAX_ERROR_BYTES);
+        clean_in_place(&mut self.response_snippet, RESPONSE_SNIPPET_BYTES);
+    }
+
+    /// The attempt without the receiver's answer, for when even the cleaned
+    /// answer could not be stored: the outcome is kept, the text is not.
+    pub fn without_answer(&self) -> Self {
+        Self {
+            error: self
+                .error
+                .as_ref()
+                .map(|_| "the receiver's answer could not be stored".to_owned()),
+            response_snippet: None,
+            ..self.clone()
+        }
+    }
+}
+
 /// Resolves names for reqwest and drops addresses the target policy refuses.
 #[derive(Debug, Clone)]
 struct PolicyResolver {
@@ -155,8 +178,15 @@ impl Sender {
         }
     }
 
-    /// Makes one attempt.
+    /// Makes one attempt; the receiver's answer and the error are storable
+    /// text (see [`crate::outside_text`]) whatever the receiver sent.
     pub async fn send(&self, delivery: Delivery<'_>) -> Attempt {
+        let mut attempt = self.attempt(delivery).await;
+        attempt.make_storable();
+        attempt
+    }
+
+    async fn attempt(&self, delivery: Delivery<'_>) -> Attempt {
         let started = Instant::now();
         let fail = |outcome, error: String| Attempt {
             outcome,
@@ -278,7 +308,7 @@ async fn read_snippet(mut response: reqwest::Response) -> (Option<String>, Optio
             Ok(None) => break,
             Err(error) => {
                 return (
-                    crate::check::snippet(&bytes, RESPONSE_SNIPPET_BYTES),
+                    crate::check::snippet(&bytes, RESPONSE_SNIPPET_BYTES).0,
                     Some(format!(
                         "reading the answer failed: {}",
                         error.without_url()
@@ -287,7 +317,10 @@ async fn read_snippet(mut response: reqwest::Response) -> (Option<String>, Optio
             }
         }
     }
-    (crate::check::snippet(&bytes, RESPONSE_SNIPPET_BYTES), None)
+    (
+        crate::check::snippet(&bytes, RESPONSE_SNIPPET_BYTES).0,
+        None,
+    )
 }
 
 fn describe(error: &reqwest::Error, timeout: Duration) -> String {
