@@ -17,5 +17,6 @@ mod ops;
 mod process;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
+mod target_policy;
 mod uptime;
 mod validation;

@@ -38,7 +38,7 @@ pub const MAX_REDIRECTS: usize = 10;
 /// How the engine is set up; the same for every check it runs.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Connect to loopback/private/link-local targets (ALLOW_PRIVATE_TARGETS).
+    /// Connect to private and reserved targets (ALLOW_PRIVATE_TARGETS).
     pub allow_private_targets: bool,
     /// Days before expiry that make a TLS check degraded, unless the monitor says otherwise.
     pub tls_expiry_warn_days: u32,

@@ -99,6 +99,14 @@ impl Net {
         timings: &mut Timings,
     ) -> Result<Vec<IpAddr>, Failure> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
+        if !self.allow_private && crate::target_policy::is_loopback_name(host) {
+            return Err(Failure::new(
+                Phase::Connect,
+                format!(
+                    "refused: {host} is a loopback name (set ALLOW_PRIVATE_TARGETS=true to allow)"
+                ),
+            ));
+        }
         let addresses: Vec<IpAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
             vec![ip]
         } else {

@@ -102,6 +102,12 @@ impl Resolve for PolicyResolver {
         let allow_private = self.allow_private;
         Box::pin(async move {
             let host = name.as_str().to_owned();
+            if !allow_private && crate::target_policy::is_loopback_name(&host) {
+                return Err(format!(
+                    "refused: {host} is a loopback name (set ALLOW_PRIVATE_TARGETS=true to allow)"
+                )
+                .into());
+            }
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let allowed: Vec<SocketAddr> = found
