@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod input;
 pub mod middleware;
+pub mod pages;
 pub mod pagination;
 pub mod routes;
 pub mod startup;

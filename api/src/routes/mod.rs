@@ -19,6 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     metrics::configure(cfg);
     checks::configure(cfg);
     workers::configure_page(cfg);
+    crate::pages::assets::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .configure(monitors::configure)

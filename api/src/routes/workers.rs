@@ -1,7 +1,10 @@
 //! `GET /api/v1/workers/status`: every worker's heartbeat (stale ones
-//! flagged), the 50 most recent check results and monitor counts.
+//! flagged), the 50 most recent check results and monitor counts; and
+//! `GET /workers`, the live page that polls it.
 
-use actix_web::web;
+use std::sync::LazyLock;
+
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use shared::model::api_key::Scope;
@@ -9,6 +12,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::pages;
+use crate::pages::assets::{APP_CSS, WORKERS_JS};
 use crate::startup::AppState;
 
 /// A worker without a heartbeat for this long is flagged stale.
@@ -20,8 +25,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/workers/status").route(web::get().to(status)));
 }
 
-/// The live page, shipped inside the binary (plain HTML, CSS and JS).
-const PAGE: &str = include_str!("workers_page.html");
+/// The live page, shipped inside the binary, with the content-hashed URLs
+/// of its stylesheet and script filled in once.
+static PAGE: LazyLock<String> = LazyLock::new(|| {
+    include_str!("workers_page.html")
+        .replace("{{app.css}}", APP_CSS.url())
+        .replace("{{workers.js}}", WORKERS_JS.url())
+});
 
 /// `GET /workers`: open without a key; the page asks for one and sends it
 /// as a Bearer token to the status endpoint.
@@ -29,19 +39,8 @@ pub fn configure_page(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/workers").route(web::get().to(page)));
 }
 
-async fn page() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .insert_header((
-            "Content-Security-Policy",
-            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-             connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; \
-             frame-ancestors 'none'",
-        ))
-        .body(PAGE)
+async fn page() -> HttpResponse {
+    pages::html(PAGE.as_str())
 }
 
 #[tracing::instrument(skip_all)]

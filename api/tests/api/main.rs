@@ -14,6 +14,7 @@ mod migrations;
 mod monitors;
 mod notifications;
 mod ops;
+mod pages;
 mod process;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
