@@ -123,6 +123,9 @@ impl Db {
     }
 }
 
+/// See `client_disconnect_timeout` in [`Application::build_with_engine`].
+const UNREAD_BODY_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Most `/ping-endpoint` checks running at once; more are answered 429.
 const PING_CONCURRENCY: usize = 8;
 
@@ -193,6 +196,10 @@ impl Application {
         })
         .workers(workers)
         .client_request_timeout(config.api_read_header_timeout)
+        // How long a connection answered with `Connection: close` while its
+        // request body is still unread may go on discarding that body before
+        // the socket is shut (see middleware::observe).
+        .client_disconnect_timeout(UNREAD_BODY_GRACE)
         .shutdown_timeout(config.shutdown_timeout.as_secs())
         .disable_signals()
         .listen(listener)?

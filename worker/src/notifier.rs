@@ -162,7 +162,7 @@ async fn deliver(
         Ok(Settled::Delivered) => "delivered",
         Ok(Settled::RetryAt(_)) => "retry",
         Ok(Settled::Failed) => {
-            tracing::warn!(event_id = %event.id, channel_id = %event.channel_id, error = ?attempt.error, "notification given up");
+            tracing::warn!(event_id = %event.id, channel_id = %event.channel_id, error = attempt.error.as_deref().unwrap_or_default(), "notification given up");
             "failed"
         }
         Ok(Settled::LeaseLost) => "lease_lost",

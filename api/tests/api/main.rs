@@ -10,6 +10,7 @@ mod channels;
 mod checks;
 mod health;
 mod helpers;
+mod hostile_http;
 mod migrations;
 mod monitors;
 mod notifications;

@@ -13,3 +13,4 @@ mod incidents;
 mod notifications;
 mod processes;
 mod scheduling;
+mod secret_logs;
