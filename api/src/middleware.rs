@@ -13,7 +13,8 @@ use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{Payload, ResponseHead, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::header::{
-    HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+    HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    TRANSFER_ENCODING,
 };
 use actix_web::http::{ConnectionType, StatusCode};
 use actix_web::middleware::Next;
@@ -92,6 +93,19 @@ pub async fn observe(
     }
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    // Every HTML answer is under the page policy, even one whose handler
+    // did not go through `pages::html`.
+    let html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !response.headers().contains_key(CONTENT_SECURITY_POLICY) {
+        response.headers_mut().insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(crate::pages::PAGE_POLICY),
+        );
     }
 
     let route = response
