@@ -474,3 +474,266 @@ pub async fn receiver() -> (SocketAddr, Arc<Receiver>) {
     });
     (addr, state)
 }
+
+/// A request read off a raw socket: its path (without the query), headers
+/// (lower-case names) and body (by Content-Length).
+struct RawRequest {
+    path: String,
+    headers: std::collections::HashMap<String, String>,
+    body: Vec<u8>,
+}
+
+/// Longest request head the raw servers read.
+const RAW_HEAD_LIMIT: usize = 64 * 1024;
+
+/// Reads one HTTP/1.1 request; `None` when the peer closes (or stalls for
+/// 5 s) before a whole head arrived.
+async fn read_raw_request(stream: &mut tokio::net::TcpStream) -> Option<RawRequest> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        if buf.len() > RAW_HEAD_LIMIT {
+            return None;
+        }
+        let mut chunk = [0u8; 8192];
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            _ => return None,
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let target = lines.next()?.split(' ').nth(1)?.to_owned();
+    let path = target.split('?').next().unwrap_or("").to_owned();
+    let headers: std::collections::HashMap<String, String> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < length {
+        let mut chunk = [0u8; 8192];
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => body.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    body.truncate(length);
+    Some(RawRequest {
+        path,
+        headers,
+        body,
+    })
+}
+
+/// A whole answer: `status_line` (without CRLF), `headers`, then `body`
+/// with its Content-Length; the connection closes after it.
+fn raw_answer(status_line: &[u8], headers: &[&[u8]], body: &[u8]) -> Vec<u8> {
+    let mut out = status_line.to_vec();
+    out.extend_from_slice(b"\r\n");
+    for header in headers {
+        out.extend_from_slice(header);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Size of the header `/huge-header` of the hostile server sends.
+pub const HUGE_HEADER_BYTES: usize = 10 * 1024 * 1024;
+
+/// A body of everything a text column should never see as it is: invalid
+/// UTF-8, NUL, ANSI escapes, a bidi override, BEL, DEL and a C1 control.
+pub const GARBLED_BODY: &[u8] =
+    b"\xff\xfe\xc3\x28 status \x1b[31mred\x1b[0m \xe2\x80\xaeevil\x07\x7f\xc2\x85\x00 end";
+
+/// Starts a hostile HTTP/1.1 target on 127.0.0.1: a raw socket server that
+/// writes answers byte by byte, so it can send what hyper never would.
+///
+/// Routes: `/nul` (200 `ok\0ok`), `/nul-keyword` (200 `ok\0ok keyword`),
+/// `/nul-then-healthy` (200 `\0healthy`), `/garbled` (200
+/// [`GARBLED_BODY`]), `/odd-reason` (status line `200 \xff\0\x1b[31mOK`),
+/// `/obs-reason` (status line `200 \x80\xfe\xff OK`: bytes RFC 9112 still
+/// allows), `/nul-header` (a header value with NUL), `/huge-header` (a
+/// header of [`HUGE_HEADER_BYTES`]), anything else 404. Requests are counted
+/// in [`Hits`] by path; connections closed without a request (a TCP check)
+/// are counted under the path `""`.
+pub async fn hostile_server() -> (SocketAddr, Arc<Hits>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(Hits::default());
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let request = read_raw_request(&mut stream).await;
+                let path = request.map(|r| r.path).unwrap_or_default();
+                if !path.is_empty() {
+                    counter.count.fetch_add(1, Ordering::SeqCst);
+                }
+                *counter
+                    .paths
+                    .lock()
+                    .unwrap()
+                    .entry(path.clone())
+                    .or_default() += 1;
+                if !path.is_empty() {
+                    let _ = answer_hostile(&mut stream, &path).await;
+                }
+            });
+        }
+    });
+    (addr, hits)
+}
+
+async fn answer_hostile(stream: &mut tokio::net::TcpStream, path: &str) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    const OK: &[u8] = b"HTTP/1.1 200 OK";
+    let plain: &[u8] = b"Content-Type: text/plain";
+    let answer = match path {
+        "/nul" => raw_answer(OK, &[plain], b"ok\0ok"),
+        "/nul-keyword" => raw_answer(OK, &[plain], b"ok\0ok keyword"),
+        "/nul-then-healthy" => raw_answer(OK, &[plain], b"\0healthy"),
+        "/garbled" => raw_answer(OK, &[plain], GARBLED_BODY),
+        "/odd-reason" => raw_answer(b"HTTP/1.1 200 \xff\x00\x1b[31mOK", &[plain], b"odd"),
+        "/obs-reason" => raw_answer(b"HTTP/1.1 200 \x80\xfe\xff OK", &[plain], b"obs"),
+        "/nul-header" => raw_answer(OK, &[plain, b"X-Odd: a\x00b"], b"nul header"),
+        "/huge-header" => {
+            stream.write_all(OK).await?;
+            stream.write_all(b"\r\nX-Huge: ").await?;
+            let chunk = vec![b'a'; 64 * 1024];
+            for _ in 0..HUGE_HEADER_BYTES / chunk.len() {
+                stream.write_all(&chunk).await?;
+            }
+            raw_answer(b"", &[plain], b"huge header")
+        }
+        _ => raw_answer(b"HTTP/1.1 404 Not Found", &[plain], b"not found"),
+    };
+    stream.write_all(&answer).await?;
+    stream.shutdown().await
+}
+
+/// Starts a DNS responder on 127.0.0.1 (UDP) answering every TXT query,
+/// whatever the name, with one record made of `strings` (raw bytes, so
+/// they may hold NUL or invalid UTF-8); other types get an empty NOERROR.
+pub async fn dns_server_with_txt(strings: &[&[u8]]) -> SocketAddr {
+    use hickory_resolver::proto::op::Message;
+    use hickory_resolver::proto::rr::rdata::TXT;
+    use hickory_resolver::proto::rr::{RData, Record, RecordType};
+
+    let strings: Vec<Vec<u8>> = strings.iter().map(|s| s.to_vec()).collect();
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(request) = Message::from_vec(&buf[..n]) else {
+                continue;
+            };
+            let Some(query) = request.queries.first().cloned() else {
+                continue;
+            };
+            let mut response = Message::response(request.metadata.id, request.metadata.op_code);
+            response.metadata.recursion_desired = request.metadata.recursion_desired;
+            response.metadata.recursion_available = true;
+            response.metadata.authoritative = true;
+            response.add_queries(request.queries.iter().cloned());
+            if query.query_type() == RecordType::TXT {
+                let parts: Vec<&[u8]> = strings.iter().map(Vec::as_slice).collect();
+                response.add_answer(Record::from_rdata(
+                    query.name().clone(),
+                    60,
+                    RData::TXT(TXT::from_bytes(parts)),
+                ));
+            }
+            if let Ok(bytes) = response.to_vec() {
+                let _ = socket.send_to(&bytes, peer).await;
+            }
+        }
+    });
+    addr
+}
+
+/// How the raw receiver answers every request.
+#[derive(Debug, Clone)]
+pub enum RawReply {
+    /// This status, content type and body (sent as they are).
+    Body(u16, &'static str, Vec<u8>),
+    /// 200, then a chunked body that never ends: `chunk` every `pause`
+    /// until the client hangs up.
+    Endless { chunk: Vec<u8>, pause: Duration },
+}
+
+/// Starts a raw webhook receiver on 127.0.0.1: records every request in a
+/// [`Receiver`] (its script is not used) and answers each with `reply`,
+/// written byte by byte.
+pub async fn raw_receiver(reply: RawReply) -> (SocketAddr, Arc<Receiver>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = Arc::new(Receiver::default());
+    let shared = state.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let state = shared.clone();
+            let reply = reply.clone();
+            tokio::spawn(async move {
+                let Some(request) = read_raw_request(&mut stream).await else {
+                    return;
+                };
+                state.received.lock().unwrap().push(Received {
+                    path: request.path,
+                    headers: request.headers,
+                    body: request.body,
+                    at: std::time::Instant::now(),
+                });
+                let _ = answer_raw(&mut stream, &reply).await;
+            });
+        }
+    });
+    (addr, state)
+}
+
+async fn answer_raw(stream: &mut tokio::net::TcpStream, reply: &RawReply) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    match reply {
+        RawReply::Body(code, content_type, body) => {
+            let status = format!("HTTP/1.1 {code} Hostile");
+            let kind = format!("Content-Type: {content_type}");
+            stream
+                .write_all(&raw_answer(status.as_bytes(), &[kind.as_bytes()], body))
+                .await?;
+        }
+        RawReply::Endless { chunk, pause } => {
+            stream
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                      Transfer-Encoding: chunked\r\n\r\n",
+                )
+                .await?;
+            let mut framed = format!("{:x}\r\n", chunk.len()).into_bytes();
+            framed.extend_from_slice(chunk);
+            framed.extend_from_slice(b"\r\n");
+            loop {
+                stream.write_all(&framed).await?;
+                if pause.is_zero() {
+                    tokio::task::yield_now().await;
+                } else {
+                    tokio::time::sleep(*pause).await;
+                }
+            }
+        }
+    }
+    stream.shutdown().await
+}

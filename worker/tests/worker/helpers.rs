@@ -318,3 +318,125 @@ impl Default for MonitorOptions {
         }
     }
 }
+
+/// A spec of `kind` on `target` with the settings of `options`; the
+/// type-specific fields (keyword, DNS, TLS) are left for the caller to set.
+pub fn monitor_spec(
+    kind: shared::model::MonitorType,
+    target: &str,
+    options: MonitorOptions,
+) -> shared::model::MonitorSpec {
+    shared::model::MonitorSpec {
+        name: format!("{} {target}", kind.as_str()),
+        kind,
+        target: target.to_owned(),
+        method: kind.is_http().then(|| "GET".to_owned()),
+        headers: None,
+        body: None,
+        expected_status: None,
+        follow_redirects: None,
+        degraded_threshold_ms: options
+            .degraded_threshold_ms
+            .map(|ms| u32::try_from(ms).unwrap()),
+        keyword: None,
+        keyword_mode: None,
+        keyword_case_sensitive: None,
+        dns_record_type: None,
+        dns_expected: None,
+        dns_resolver: None,
+        tls_expiry_warn_days: None,
+        timeout_seconds: u32::try_from(options.timeout).unwrap(),
+        interval_seconds: u32::try_from(options.interval).unwrap(),
+        failure_threshold: u32::try_from(options.failure_threshold).unwrap(),
+        recovery_threshold: u32::try_from(options.recovery_threshold).unwrap(),
+        enabled: true,
+        tags: Vec::new(),
+        channel_ids: Vec::new(),
+    }
+}
+
+impl Bed {
+    /// Inserts a monitor of any type as `spec` describes, links its
+    /// channels and schedules it (`due_now` as for [`Bed::http_monitor`]).
+    pub async fn monitor(&self, spec: &shared::model::MonitorSpec, due_now: bool) -> Uuid {
+        let id = Uuid::now_v7();
+        let int = |n: u32| i32::try_from(n).unwrap();
+        self.db
+            .execute(
+                "INSERT INTO monitors (id, name, type, target, method, headers, body, \
+                     expected_status, follow_redirects, degraded_threshold_ms, keyword, \
+                     keyword_mode, keyword_case_sensitive, dns_record_type, dns_expected, \
+                     dns_resolver, tls_expiry_warn_days, timeout_seconds, interval_seconds, \
+                     failure_threshold, recovery_threshold, enabled, tags) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     $16, $17, $18, $19, $20, $21, $22, $23)",
+                &[
+                    &id,
+                    &spec.name,
+                    &spec.kind.as_str(),
+                    &spec.target,
+                    &spec.method,
+                    &spec
+                        .headers
+                        .as_ref()
+                        .map(|h| serde_json::to_value(h).unwrap()),
+                    &spec.body,
+                    &spec.expected_status.as_ref().map(|e| e.to_json()),
+                    &spec.follow_redirects,
+                    &spec.degraded_threshold_ms.map(int),
+                    &spec.keyword,
+                    &spec.keyword_mode.map(|m| m.as_str()),
+                    &spec.keyword_case_sensitive,
+                    &spec.dns_record_type.map(|t| t.as_str()),
+                    &spec.dns_expected,
+                    &spec.dns_resolver,
+                    &spec.tls_expiry_warn_days.map(int),
+                    &int(spec.timeout_seconds),
+                    &int(spec.interval_seconds),
+                    &int(spec.failure_threshold),
+                    &int(spec.recovery_threshold),
+                    &spec.enabled,
+                    &spec.tags,
+                ],
+            )
+            .await
+            .expect("insert monitor");
+        for channel in &spec.channel_ids {
+            self.db
+                .execute(
+                    "INSERT INTO monitor_channels (monitor_id, channel_id) VALUES ($1, $2)",
+                    &[&id, channel],
+                )
+                .await
+                .expect("link channel");
+        }
+        self.schedule
+            .upsert(
+                &self.redis,
+                &Entry {
+                    id,
+                    interval_seconds: spec.interval_seconds,
+                    timeout_seconds: spec.timeout_seconds,
+                },
+                due_now,
+            )
+            .await
+            .expect("schedule monitor");
+        id
+    }
+
+    /// The stored results of one monitor, oldest slot first.
+    pub async fn results(&self, id: Uuid) -> Vec<shared::model::CheckResult> {
+        let sql = format!(
+            "SELECT {} FROM check_results WHERE monitor_id = $1 ORDER BY slot_ts",
+            shared::model::check_result::CHECK_RESULT_COLUMNS
+        );
+        self.db
+            .query(&sql, &[&id])
+            .await
+            .expect("results")
+            .iter()
+            .map(|row| shared::model::CheckResult::from_row(row).expect("result row"))
+            .collect()
+    }
+}

@@ -9,6 +9,7 @@ mod support;
 
 mod faults;
 mod helpers;
+mod hostile;
 mod incidents;
 mod notifications;
 mod processes;
