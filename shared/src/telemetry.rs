@@ -75,6 +75,13 @@ pub const OUTBOX_OLDEST_PENDING_SECONDS: &str = "uptime_outbox_oldest_pending_ag
 pub const MONITORS: &str = "uptime_monitors";
 /// Open incidents (exported by the API at scrape time).
 pub const OPEN_INCIDENTS: &str = "uptime_open_incidents";
+/// Each component's shown status, by `ComponentStatus::gauge`: 0 operational,
+/// 1 degraded_performance, 2 partial_outage, 3 major_outage, 4
+/// under_maintenance (exported by the API at scrape time).
+pub const COMPONENT_STATUS: &str = "uptime_component_status";
+/// Status incidents by status; resolved and postmortem count the last 24 h
+/// (exported by the API at scrape time).
+pub const STATUS_INCIDENTS: &str = "uptime_status_incidents";
 /// Unix time of a worker's last successful heartbeat.
 pub const WORKER_HEARTBEAT_TIMESTAMP_SECONDS: &str = "uptime_worker_heartbeat_timestamp_seconds";
 
@@ -179,6 +186,14 @@ fn describe() {
         "API request latency"
     );
     metrics::describe_gauge!(DB_POOL_CONNECTIONS, "PostgreSQL pool connections by state");
+    metrics::describe_gauge!(
+        COMPONENT_STATUS,
+        "Component status: 0 operational, 1 degraded_performance, 2 partial_outage, 3 major_outage, 4 under_maintenance"
+    );
+    metrics::describe_gauge!(
+        STATUS_INCIDENTS,
+        "Status incidents by status (resolved and postmortem: last 24 hours)"
+    );
     metrics::describe_gauge!(DB_POOL_MAX_CONNECTIONS, "PostgreSQL pool maximum size");
     metrics::describe_gauge!(REDIS_POOL_CONNECTIONS, "Redis pool connections by state");
     metrics::describe_gauge!(BUILD_INFO, "Build information");

@@ -22,6 +22,9 @@ pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(120);
 /// rollups: partitions ahead, old partitions dropped, closed hours rolled.
 pub const ROLLUP_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How often a worker ends manual component overrides whose time is up.
+pub const STATUS_CLOCK_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Rebuilds the schedule whenever `needed` fires and the epoch is missing;
 /// reconciles every [`RECONCILE_INTERVAL`] when this worker wins the lock.
 #[allow(clippy::too_many_arguments)] // one task's handles, passed once at start
@@ -39,6 +42,8 @@ pub async fn run(
     reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rollups = tokio::time::interval(ROLLUP_INTERVAL);
     rollups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut status_clock = tokio::time::interval(STATUS_CLOCK_INTERVAL);
+    status_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = needed.notified() => {
@@ -61,9 +66,27 @@ pub async fn run(
                     tracing::warn!(error = format!("{error:#}"), "retention and rollups failed");
                 }
             }
+            _ = status_clock.tick() => {
+                if let Err(error) = tick_status_clock(&db).await {
+                    tracing::warn!(error = format!("{error:#}"), "ending expired overrides failed");
+                }
+            }
             _ = stop.changed() => return,
         }
     }
+}
+
+/// The status domain's time-driven changes: overrides that end by themselves.
+async fn tick_status_clock(db: &PgPool) -> anyhow::Result<()> {
+    let client = db.get().await?;
+    let ended = shared::model::component::end_expired_overrides(&client).await?;
+    if ended > 0 {
+        tracing::info!(
+            components = ended,
+            "manual component statuses ended by their time"
+        );
+    }
+    Ok(())
 }
 
 /// Rebuilds the schedule from Postgres if the epoch is missing and this

@@ -163,7 +163,17 @@ fn parse_policy(fields: &mut Fields) -> ChannelPolicy {
                     Some(full) if !events.contains(&full) => events.push(full),
                     Some(_) => {}
                     None => {
-                        fields.error("events", "must list only opened, resolved and degraded");
+                        fields.error(
+                            "events",
+                            format!(
+                                "must list only {}",
+                                SUBSCRIBABLE_EVENTS
+                                    .iter()
+                                    .map(|(short, _)| *short)
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        );
                         return policy;
                     }
                 }

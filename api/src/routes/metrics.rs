@@ -37,6 +37,49 @@ async fn record_fleet_gauges(state: &AppState) {
     }
 }
 
+/// Each component's status and the status incidents by status, read at
+/// scrape time. A deleted component's series goes after the gauge idle
+/// timeout (see shared::telemetry).
+async fn record_status_gauges(state: &AppState) {
+    let query = async {
+        let client = state.db.get().await.ok()?;
+        let components = client
+            .query("SELECT id, name, status FROM components", &[])
+            .await
+            .ok()?;
+        let incidents = client
+            .query(
+                "SELECT s.status, (SELECT count(*) FROM status_incidents i WHERE i.status = s.status \
+                     AND (i.resolved_at IS NULL OR i.resolved_at > now() - interval '24 hours')) \
+                 FROM unnest(ARRAY['investigating','identified','monitoring','resolved','postmortem']) \
+                     AS s(status)",
+                &[],
+            )
+            .await
+            .ok()?;
+        Some((components, incidents))
+    };
+    let Ok(Some((components, incidents))) =
+        tokio::time::timeout(std::time::Duration::from_secs(2), query).await
+    else {
+        return;
+    };
+    for row in components {
+        let (id, name, status): (uuid::Uuid, String, String) = (row.get(0), row.get(1), row.get(2));
+        let value = status
+            .parse::<shared::model::ComponentStatus>()
+            .map_or(0.0, shared::model::ComponentStatus::gauge);
+        metrics::gauge!(shared::telemetry::COMPONENT_STATUS,
+            "component_id" => id.to_string(), "component_name" => name)
+        .set(value);
+    }
+    for row in incidents {
+        let (status, count): (String, i64) = (row.get(0), row.get(1));
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!(shared::telemetry::STATUS_INCIDENTS, "status" => status).set(count as f64);
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/metrics").route(web::get().to(metrics)));
 }
@@ -51,6 +94,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     metrics::gauge!(shared::telemetry::BUILD_INFO, "version" => shared::VERSION, "service" => "api")
         .set(1.0);
     record_fleet_gauges(&state).await;
+    record_status_gauges(&state).await;
     let handle = shared::telemetry::prometheus();
     handle.run_upkeep();
     HttpResponse::Ok()

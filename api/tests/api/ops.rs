@@ -155,6 +155,14 @@ async fn dashboards_and_alerts_name_only_metrics_the_processes_export() {
                               "channelIds": [channel["id"]]}),
     )
     .await;
+    // A component, so its status gauge is exported too.
+    app.db
+        .execute(
+            "INSERT INTO components (id, name) VALUES (gen_random_uuid(), 'Website')",
+            &[],
+        )
+        .await
+        .unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -58,11 +58,37 @@ pub struct ChannelTarget {
     pub chat_id: Option<String>,
 }
 
-/// Event types a channel can subscribe to, with their short names.
-pub const SUBSCRIBABLE_EVENTS: [(&str, &str); 3] = [
-    ("opened", "incident.opened"),
-    ("resolved", "incident.resolved"),
-    ("degraded", "monitor.degraded"),
+/// Event types a channel can subscribe to, with the names shown and
+/// accepted for them: the monitor events keep their short names; the status
+/// domain's are named in full.
+pub const SUBSCRIBABLE_EVENTS: [(&str, &str); 9] = [
+    ("opened", crate::notify::INCIDENT_OPENED),
+    ("resolved", crate::notify::INCIDENT_RESOLVED),
+    ("degraded", crate::notify::MONITOR_DEGRADED),
+    (
+        crate::notify::COMPONENT_STATUS_CHANGED,
+        crate::notify::COMPONENT_STATUS_CHANGED,
+    ),
+    (
+        crate::notify::STATUS_INCIDENT_CREATED,
+        crate::notify::STATUS_INCIDENT_CREATED,
+    ),
+    (
+        crate::notify::STATUS_INCIDENT_UPDATED,
+        crate::notify::STATUS_INCIDENT_UPDATED,
+    ),
+    (
+        crate::notify::STATUS_INCIDENT_RESOLVED,
+        crate::notify::STATUS_INCIDENT_RESOLVED,
+    ),
+    (
+        crate::notify::MAINTENANCE_STARTED,
+        crate::notify::MAINTENANCE_STARTED,
+    ),
+    (
+        crate::notify::MAINTENANCE_ENDED,
+        crate::notify::MAINTENANCE_ENDED,
+    ),
 ];
 
 /// Default opened-message throttle per channel, in seconds.

@@ -6,8 +6,12 @@
 
 use serde_json::{json, Value};
 
-use super::{INCIDENT_OPENED, INCIDENT_REMINDER, INCIDENT_RESOLVED, MONITOR_DEGRADED, TEST};
-use crate::model::ChannelType;
+use super::{
+    COMPONENT_STATUS_CHANGED, INCIDENT_OPENED, INCIDENT_REMINDER, INCIDENT_RESOLVED,
+    MAINTENANCE_ENDED, MAINTENANCE_STARTED, MONITOR_DEGRADED, STATUS_INCIDENT_CREATED,
+    STATUS_INCIDENT_RESOLVED, STATUS_INCIDENT_UPDATED, TEST,
+};
+use crate::model::{ChannelType, ComponentStatus};
 
 const RED: &str = "#D93025";
 const GREEN: &str = "#1E8E3E";
@@ -21,7 +25,11 @@ pub struct Summary {
     pub status: String,
     pub color: &'static str,
     pub emoji: &'static str,
+    /// What the event is about: "Monitor", "Component", "Incident", "Maintenance".
+    pub subject_label: &'static str,
     pub monitor: String,
+    /// What the second fact is: "Target", "Affects", "Was".
+    pub target_label: &'static str,
     pub target: String,
     pub time: String,
     pub details: String,
@@ -38,6 +46,14 @@ fn text(value: &Value) -> Option<String> {
 /// Reads the facts of an event from its canonical payload.
 pub fn summarize(payload: &Value) -> Summary {
     let kind = payload["type"].as_str().unwrap_or(TEST);
+    match kind {
+        COMPONENT_STATUS_CHANGED => return component_summary(payload),
+        STATUS_INCIDENT_CREATED | STATUS_INCIDENT_UPDATED | STATUS_INCIDENT_RESOLVED => {
+            return status_incident_summary(kind, payload)
+        }
+        MAINTENANCE_STARTED | MAINTENANCE_ENDED => return maintenance_summary(kind, payload),
+        _ => {}
+    }
     let name = text(&payload["monitor"]["name"]).unwrap_or_else(|| "UpTime".to_owned());
     let (status, color, emoji) = match kind {
         INCIDENT_OPENED => ("DOWN", RED, "🔴"),
@@ -75,7 +91,9 @@ pub fn summarize(payload: &Value) -> Summary {
         status: status.to_owned(),
         color,
         emoji,
+        subject_label: "Monitor",
         monitor: name,
+        target_label: "Target",
         target: text(&payload["monitor"]["target"]).unwrap_or_else(|| "-".to_owned()),
         time: text(&payload["timestamp"]).unwrap_or_default(),
         details: if details.is_empty() {
@@ -83,6 +101,143 @@ pub fn summarize(payload: &Value) -> Summary {
         } else {
             details.join("; ")
         },
+    }
+}
+
+fn joined(details: Vec<String>) -> String {
+    if details.is_empty() {
+        "-".to_owned()
+    } else {
+        details.join("; ")
+    }
+}
+
+/// Colour and emoji of a component status.
+fn component_look(status: Option<ComponentStatus>) -> (&'static str, &'static str) {
+    match status {
+        Some(ComponentStatus::Operational) => (GREEN, "🟢"),
+        Some(ComponentStatus::DegradedPerformance) => (AMBER, "🟠"),
+        Some(ComponentStatus::PartialOutage | ComponentStatus::MajorOutage) => (RED, "🔴"),
+        Some(ComponentStatus::UnderMaintenance) | None => (BLUE, "🔵"),
+    }
+}
+
+fn status_of(value: &Value) -> Option<ComponentStatus> {
+    value.as_str().and_then(|s| s.parse().ok())
+}
+
+fn component_summary(payload: &Value) -> Summary {
+    let component = &payload["component"];
+    let name = text(&component["name"]).unwrap_or_else(|| "A component".to_owned());
+    let status = status_of(&component["status"]);
+    let label = status.map_or("Unknown", ComponentStatus::label);
+    let (color, emoji) = component_look(status);
+    let mut details = Vec::new();
+    if let Some(message) = text(&component["message"]) {
+        details.push(message);
+    }
+    match component["statusSource"].as_str() {
+        Some("manual") => details.push("set by an operator".to_owned()),
+        Some("maintenance") => details.push("a maintenance window is active".to_owned()),
+        _ => details.push("from its monitors".to_owned()),
+    }
+    Summary {
+        title: format!("{name}: {label}"),
+        status: label.to_uppercase(),
+        color,
+        emoji,
+        subject_label: "Component",
+        monitor: name,
+        target_label: "Was",
+        target: status_of(&component["oldStatus"])
+            .map_or("-", ComponentStatus::label)
+            .to_owned(),
+        time: text(&payload["timestamp"]).unwrap_or_default(),
+        details: joined(details),
+    }
+}
+
+fn status_incident_summary(kind: &str, payload: &Value) -> Summary {
+    let incident = &payload["statusIncident"];
+    let name = text(&incident["name"]).unwrap_or_else(|| "An incident".to_owned());
+    let status = text(&incident["status"]).unwrap_or_default();
+    let (color, emoji) = if kind == STATUS_INCIDENT_RESOLVED {
+        (GREEN, "🟢")
+    } else {
+        match incident["impact"].as_str() {
+            Some("critical" | "major") => (RED, "🔴"),
+            Some("minor") => (AMBER, "🟠"),
+            _ => (BLUE, "🔵"),
+        }
+    };
+    let title = match kind {
+        STATUS_INCIDENT_CREATED => format!("New incident: {name}"),
+        STATUS_INCIDENT_RESOLVED => format!("Resolved: {name}"),
+        _ => format!("Update: {name}"),
+    };
+    let affects: Vec<String> = incident["components"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|c| text(&c["name"])).collect())
+        .unwrap_or_default();
+    let mut details = Vec::new();
+    if let Some(body) = text(&incident["latestUpdate"]["body"]) {
+        details.push(body);
+    }
+    if let Some(impact) = text(&incident["impact"]) {
+        details.push(format!("impact: {impact}"));
+    }
+    Summary {
+        title,
+        status: status.to_uppercase(),
+        color,
+        emoji,
+        subject_label: "Incident",
+        monitor: name,
+        target_label: "Affects",
+        target: if affects.is_empty() {
+            "-".to_owned()
+        } else {
+            affects.join(", ")
+        },
+        time: text(&payload["timestamp"]).unwrap_or_default(),
+        details: joined(details),
+    }
+}
+
+fn maintenance_summary(kind: &str, payload: &Value) -> Summary {
+    let window = &payload["maintenance"];
+    let name = text(&window["title"]).unwrap_or_else(|| "Maintenance".to_owned());
+    let started = kind == MAINTENANCE_STARTED;
+    let affects: Vec<String> = window["components"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|c| text(&c["name"])).collect())
+        .unwrap_or_default();
+    let mut details = Vec::new();
+    if let Some(description) = text(&window["description"]) {
+        details.push(description);
+    }
+    if let (Some(from), Some(to)) = (text(&window["startsAt"]), text(&window["endsAt"])) {
+        details.push(format!("{from} to {to}"));
+    }
+    Summary {
+        title: if started {
+            format!("Maintenance started: {name}")
+        } else {
+            format!("Maintenance ended: {name}")
+        },
+        status: if started { "IN PROGRESS" } else { "COMPLETED" }.to_owned(),
+        color: if started { BLUE } else { GREEN },
+        emoji: if started { "🔵" } else { "🟢" },
+        subject_label: "Maintenance",
+        monitor: name,
+        target_label: "Affects",
+        target: if affects.is_empty() {
+            "-".to_owned()
+        } else {
+            affects.join(", ")
+        },
+        time: text(&payload["timestamp"]).unwrap_or_default(),
+        details: joined(details),
     }
 }
 
@@ -114,9 +269,9 @@ fn slack(s: &Summary) -> Value {
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": format!("{} {}", s.emoji, s.title), "emoji": true}},
                 {"type": "section", "fields": [
-                    {"type": "mrkdwn", "text": format!("*Monitor*\n{}", s.monitor)},
+                    {"type": "mrkdwn", "text": format!("*{}*\n{}", s.subject_label, s.monitor)},
                     {"type": "mrkdwn", "text": format!("*Status*\n{}", s.status)},
-                    {"type": "mrkdwn", "text": format!("*Target*\n{}", s.target)},
+                    {"type": "mrkdwn", "text": format!("*{}*\n{}", s.target_label, s.target)},
                     {"type": "mrkdwn", "text": format!("*Time*\n{}", s.time)},
                 ]},
                 {"type": "section", "text": {"type": "mrkdwn", "text": format!("*Details*\n{}", s.details)}},
@@ -133,9 +288,9 @@ fn discord(s: &Summary) -> Value {
             "title": format!("{} {}", s.emoji, s.title),
             "color": color,
             "fields": [
-                {"name": "Monitor", "value": s.monitor, "inline": true},
+                {"name": s.subject_label, "value": s.monitor, "inline": true},
                 {"name": "Status", "value": s.status, "inline": true},
-                {"name": "Target", "value": s.target, "inline": false},
+                {"name": s.target_label, "value": s.target, "inline": false},
                 {"name": "Details", "value": s.details, "inline": false},
             ],
             "timestamp": s.time,
@@ -165,9 +320,9 @@ fn teams(s: &Summary) -> Value {
                     {"type": "TextBlock", "text": format!("{} {} - {}", s.emoji, s.monitor, s.status),
                      "weight": "Bolder", "size": "Large", "color": color, "wrap": true},
                     {"type": "FactSet", "facts": [
-                        {"title": "Service", "value": s.monitor},
+                        {"title": s.subject_label, "value": s.monitor},
                         {"title": "Status", "value": s.status},
-                        {"title": "Target", "value": s.target},
+                        {"title": s.target_label, "value": s.target},
                         {"title": "Time", "value": s.time},
                         {"title": "Details", "value": s.details},
                     ]},
@@ -185,10 +340,11 @@ fn escape_html(text: &str) -> String {
 
 fn telegram(s: &Summary, chat_id: &str) -> Value {
     let text = format!(
-        "{} <b>{}</b>\n<b>Status:</b> {}\n<b>Target:</b> {}\n<b>Time:</b> {}\n<b>Details:</b> {}",
+        "{} <b>{}</b>\n<b>Status:</b> {}\n<b>{}:</b> {}\n<b>Time:</b> {}\n<b>Details:</b> {}",
         s.emoji,
         escape_html(&s.title),
         escape_html(&s.status),
+        s.target_label,
         escape_html(&s.target),
         escape_html(&s.time),
         escape_html(&s.details),
@@ -256,6 +412,46 @@ mod tests {
             .contains("API &lt;prod&gt; is down"));
 
         assert_eq!(body(ChannelType::Webhook, &payload, None), payload);
+    }
+
+    #[test]
+    fn status_domain_events_read_as_sentences_in_every_format() {
+        let changed = json!({
+            "type": "component.status_changed", "id": "e1", "timestamp": "2026-11-21T10:00:00Z",
+            "component": {"id": "c1", "name": "API", "status": "partial_outage",
+                          "statusSource": "automatic", "oldStatus": "operational"},
+        });
+        let summary = summarize(&changed);
+        assert_eq!(summary.title, "API: Partial outage");
+        assert_eq!(
+            (summary.color, summary.target.as_str()),
+            (RED, "Operational")
+        );
+        let slack = body(ChannelType::Slack, &changed, None);
+        assert!(slack["attachments"][0]["blocks"][1]["fields"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("*Component*"));
+
+        let incident = json!({
+            "type": "status_incident.created", "id": "e2", "timestamp": "2026-11-21T10:00:00Z",
+            "statusIncident": {"id": "s1", "name": "Checkout errors", "impact": "major",
+                "status": "investigating",
+                "latestUpdate": {"status": "investigating", "body": "We are looking into it."},
+                "components": [{"id": "c1", "name": "API", "status": "partial_outage"}]},
+        });
+        let summary = summarize(&incident);
+        assert_eq!(summary.title, "New incident: Checkout errors");
+        assert_eq!(summary.target, "API");
+        assert!(summary.details.starts_with("We are looking into it."));
+        let telegram = body(ChannelType::Telegram, &incident, Some("1"));
+        assert!(telegram["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("<b>Affects:</b> API"));
+        let mut resolved = incident.clone();
+        resolved["type"] = json!("status_incident.resolved");
+        assert_eq!(summarize(&resolved).color, GREEN);
     }
 
     #[test]

@@ -19,6 +19,14 @@ pub const INCIDENT_RESOLVED: &str = "incident.resolved";
 pub const INCIDENT_REMINDER: &str = "incident.reminder";
 pub const MONITOR_DEGRADED: &str = "monitor.degraded";
 pub const TEST: &str = "test";
+/// Status-domain events: they belong to no monitor and go to every enabled
+/// channel subscribed to them (enqueued by `uptime_status_event` in SQL).
+pub const COMPONENT_STATUS_CHANGED: &str = "component.status_changed";
+pub const STATUS_INCIDENT_CREATED: &str = "status_incident.created";
+pub const STATUS_INCIDENT_UPDATED: &str = "status_incident.updated";
+pub const STATUS_INCIDENT_RESOLVED: &str = "status_incident.resolved";
+pub const MAINTENANCE_STARTED: &str = "maintenance.started";
+pub const MAINTENANCE_ENDED: &str = "maintenance.ended";
 
 /// Longest delay between attempts.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(3600);
