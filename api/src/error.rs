@@ -174,6 +174,19 @@ impl From<tokio_postgres::Error> for ApiError {
                 "a value in the request is outside what can be stored (a time, number or text out of range)",
             );
         }
+        // A row this request referred to was deleted by a concurrent one
+        // (foreign key), or the two waited on each other (serialization,
+        // deadlock). Handlers lock what they refer to; this keeps a case
+        // that slipped through a retryable conflict rather than a 500.
+        if error
+            .as_db_error()
+            .is_some_and(|db| matches!(db.code().code(), "23503" | "40001" | "40P01"))
+        {
+            tracing::warn!(%error, "a request conflicted with a concurrent one");
+            return ApiError::Conflict(
+                "the request conflicted with a concurrent change; retry".to_owned(),
+            );
+        }
         ApiError::Internal(anyhow::Error::new(error).context("database query"))
     }
 }

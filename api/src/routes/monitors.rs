@@ -123,8 +123,13 @@ async fn check_channels(client: &impl GenericClient, ids: &[Uuid]) -> Result<(),
     if ids.is_empty() {
         return Ok(());
     }
+    // Key-share locks, taken before the links are touched, keep a channel
+    // from being deleted under this write (which would otherwise fail the
+    // link insert, or deadlock with the delete's cascade).
     let statement = client
-        .prepare_cached("SELECT id FROM notification_channels WHERE id = ANY($1)")
+        .prepare_cached(
+            "SELECT id FROM notification_channels WHERE id = ANY($1) ORDER BY id FOR KEY SHARE",
+        )
         .await?;
     let found: Vec<Uuid> = client
         .query(&statement, &[&ids])

@@ -93,12 +93,15 @@ async fn test(
     let id = path.into_inner();
     let mut client = state.db.get().await?;
     let channel = channels::fetch(&client, id, false).await?;
+    // The channel may be deleted while this runs: each step below that
+    // finds it gone answers 404, like a channel that never was.
     let signing_secret: Option<String> = client
-        .query_one(
+        .query_opt(
             "SELECT signing_secret FROM notification_channels WHERE id = $1",
             &[&id],
         )
         .await?
+        .ok_or(ApiError::NotFound("channel"))?
         .try_get(0)?;
     let event_id = Uuid::now_v7();
     let payload = json!({
@@ -109,13 +112,18 @@ async fn test(
         "message": "This is a test event sent from UpTime.",
     });
     let holder = format!("api:{}", Uuid::new_v4().simple());
-    client
+    let queued = client
         .execute(
             "INSERT INTO notification_events (id, channel_id, event_type, payload, locked_by, \
-                 locked_until) VALUES ($1, $2, 'test', $3, $4, now() + interval '5 minutes')",
+                 locked_until) \
+             SELECT $1, c.id, 'test', $3, $4, now() + interval '5 minutes' \
+             FROM notification_channels c WHERE c.id = $2 FOR KEY SHARE",
             &[&event_id, &id, &payload, &holder],
         )
         .await?;
+    if queued == 0 {
+        return Err(ApiError::NotFound("channel"));
+    }
     let event = Claimed {
         id: event_id,
         channel_id: id,

@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod channels;
 mod checks;
+mod fuzz;
 mod health;
 mod helpers;
 mod hostile_http;

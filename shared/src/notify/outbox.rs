@@ -161,6 +161,19 @@ async fn record(
 ) -> Result<Settled, tokio_postgres::Error> {
     let number = event.attempts + 1;
     let tx = client.transaction().await?;
+    // The channel first: a concurrent channel delete (which locks the channel
+    // and cascades to this event) then either waits for this record or has
+    // already removed the event, instead of deadlocking with it.
+    let channel = tx
+        .prepare_cached("SELECT 1 FROM notification_channels WHERE id = $1 FOR KEY SHARE")
+        .await?;
+    if tx
+        .query_opt(&channel, &[&event.channel_id])
+        .await?
+        .is_none()
+    {
+        return Ok(Settled::LeaseLost);
+    }
     let update = tx
         .prepare_cached(
             "UPDATE notification_events SET attempts = $3, \
