@@ -268,10 +268,13 @@ pub async fn roll_bucket(
 ) -> Result<u64, tokio_postgres::Error> {
     let end = bucket + kind.width();
     let sql = format!(
-        "INSERT INTO {table} (monitor_id, bucket, checks, up, down, degraded, latency_sum_ms, \
-             latency_p50_ms, latency_p95_ms, latency_max_ms) \
-         SELECT r.monitor_id, $1, count(*), count(*) FILTER (WHERE r.status = 'up'), \
-             count(*) FILTER (WHERE r.status = 'down'), count(*) FILTER (WHERE r.status = 'degraded'), \
+        "INSERT INTO {table} (monitor_id, bucket, checks, up, down, degraded, maintenance, \
+             latency_sum_ms, latency_p50_ms, latency_p95_ms, latency_max_ms) \
+         SELECT r.monitor_id, $1, count(*) FILTER (WHERE NOT r.in_maintenance), \
+             count(*) FILTER (WHERE r.status = 'up' AND NOT r.in_maintenance), \
+             count(*) FILTER (WHERE r.status = 'down' AND NOT r.in_maintenance), \
+             count(*) FILTER (WHERE r.status = 'degraded' AND NOT r.in_maintenance), \
+             count(*) FILTER (WHERE r.in_maintenance), \
              sum(r.total_ms), percentile_cont(0.5) WITHIN GROUP (ORDER BY r.total_ms), \
              percentile_cont(0.95) WITHIN GROUP (ORDER BY r.total_ms), max(r.total_ms) \
          FROM check_results r JOIN monitors m ON m.id = r.monitor_id \
@@ -279,6 +282,7 @@ pub async fn roll_bucket(
          GROUP BY r.monitor_id \
          ON CONFLICT (monitor_id, bucket) DO UPDATE SET checks = excluded.checks, \
              up = excluded.up, down = excluded.down, degraded = excluded.degraded, \
+             maintenance = excluded.maintenance, \
              latency_sum_ms = excluded.latency_sum_ms, latency_p50_ms = excluded.latency_p50_ms, \
              latency_p95_ms = excluded.latency_p95_ms, latency_max_ms = excluded.latency_max_ms",
         table = kind.table()
@@ -303,12 +307,16 @@ pub struct Uptime {
     pub period: String,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
+    /// Checks outside maintenance, and how they ended.
     pub checks: i64,
     pub up: i64,
     pub down: i64,
     pub degraded: i64,
-    /// Share of checks that were not down (degraded counts as available);
-    /// null when there were no checks.
+    /// Checks taken during maintenance windows: stored, but left out of
+    /// `checks` and `uptimePercent`.
+    pub maintenance_checks: i64,
+    /// Share of checks (outside maintenance) that were not down (degraded
+    /// counts as available); null when there were no checks.
     pub uptime_percent: Option<f64>,
     /// Time inside incidents (confirmed outages), clipped to the period.
     pub downtime_seconds: f64,
@@ -390,18 +398,22 @@ pub async fn uptime(
         .prepare_cached(
             "SELECT coalesce(sum(checks), 0)::int8, coalesce(sum(up), 0)::int8, \
                  coalesce(sum(down), 0)::int8, coalesce(sum(degraded), 0)::int8, \
-                 sum(lat_sum)::float8, max(lat_max)::float8 FROM ( \
-               SELECT checks, up, down, degraded, latency_sum_ms AS lat_sum, latency_max_ms AS lat_max \
+                 sum(lat_sum)::float8, max(lat_max)::float8, \
+                 coalesce(sum(maintenance), 0)::int8 FROM ( \
+               SELECT checks, up, down, degraded, latency_sum_ms AS lat_sum, \
+                   latency_max_ms AS lat_max, maintenance \
                  FROM check_rollups_daily WHERE monitor_id = $1 AND bucket >= $4 AND bucket < $5 \
                UNION ALL \
-               SELECT checks, up, down, degraded, latency_sum_ms, latency_max_ms \
+               SELECT checks, up, down, degraded, latency_sum_ms, latency_max_ms, maintenance \
                  FROM check_rollups_hourly WHERE monitor_id = $1 \
                    AND ((bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)) \
                UNION ALL \
-               SELECT count(*)::int4, (count(*) FILTER (WHERE status = 'up'))::int4, \
-                   (count(*) FILTER (WHERE status = 'down'))::int4, \
-                   (count(*) FILTER (WHERE status = 'degraded'))::int4, \
-                   sum(total_ms)::float8, max(total_ms) \
+               SELECT (count(*) FILTER (WHERE NOT in_maintenance))::int4, \
+                   (count(*) FILTER (WHERE status = 'up' AND NOT in_maintenance))::int4, \
+                   (count(*) FILTER (WHERE status = 'down' AND NOT in_maintenance))::int4, \
+                   (count(*) FILTER (WHERE status = 'degraded' AND NOT in_maintenance))::int4, \
+                   sum(total_ms)::float8, max(total_ms), \
+                   (count(*) FILTER (WHERE in_maintenance))::int4 \
                  FROM check_results WHERE monitor_id = $1 \
                    AND ((slot_ts >= $2 AND slot_ts < $3) OR (slot_ts >= $6 AND slot_ts < $7)) \
              ) s",
@@ -435,6 +447,9 @@ pub async fn uptime(
     let checks: i64 = totals.get(0);
     let down: i64 = totals.get(2);
     let latency_sum: Option<f64> = totals.get(4);
+    let maintenance_checks: i64 = totals.get(6);
+    // Latency is over every check taken, in maintenance or not.
+    let measured = checks + maintenance_checks;
     Ok(Uptime {
         monitor_id: monitor,
         period: period.to_owned(),
@@ -444,14 +459,15 @@ pub async fn uptime(
         up: totals.get(1),
         down,
         degraded: totals.get(3),
+        maintenance_checks,
         uptime_percent: (checks > 0).then(|| {
             ((checks - down) as f64 * 100.0 / checks as f64 * 10_000.0).round() / 10_000.0
         }),
         downtime_seconds: (incidents.get::<_, f64>(1) * 1000.0).round() / 1000.0,
         incidents: incidents.get(0),
         latency_avg_ms: latency_sum
-            .filter(|_| checks > 0)
-            .map(|sum| (sum / checks as f64 * 1000.0).round() / 1000.0),
+            .filter(|_| measured > 0)
+            .map(|sum| (sum / measured as f64 * 1000.0).round() / 1000.0),
         latency_max_ms: totals.get(5),
     })
 }

@@ -29,23 +29,37 @@ pub struct Applied {
     pub resolved: Vec<(Uuid, Uuid)>,
 }
 
-/// Inserts results (a slot only once) and marks the past hours they fall in
-/// as dirty, so the rollup job rolls those hours again (see shared::rollup).
+/// Inserts results (a slot only once), marking those whose slot falls in a
+/// maintenance occurrence covering their monitor, and marks the past hours
+/// they fall in as dirty, so the rollup job rolls those hours again (see
+/// shared::rollup).
 const INSERT_RESULTS: &str = "\
-WITH ins AS (INSERT INTO check_results (monitor_id, slot_ts, checked_at, worker_id, status, status_code, \
-    error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details) \
-SELECT r.* FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[], \
-    $6::int4[], $7::text[], $8::float4[], $9::float4[], $10::float4[], $11::float4[], \
+WITH r AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], \
+    $5::text[], $6::int4[], $7::text[], $8::float4[], $9::float4[], $10::float4[], $11::float4[], \
     $12::float4[], $13::text[], $14::jsonb[]) \
     AS r(monitor_id, slot_ts, checked_at, worker_id, status, status_code, error, dns_ms, \
-         connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details) \
+         connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details)), \
+maint AS MATERIALIZED (SELECT cov.monitor_id, o.starts_at, o.ends_at \
+    FROM maintenance_occurrences o JOIN maintenance_window_coverage cov ON cov.window_id = o.window_id \
+    WHERE o.starts_at <= (SELECT max(slot_ts) FROM r) AND o.ends_at > (SELECT min(slot_ts) FROM r)), \
+ins AS (INSERT INTO check_results (monitor_id, slot_ts, checked_at, worker_id, status, status_code, \
+    error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details, in_maintenance) \
+SELECT r.*, EXISTS (SELECT 1 FROM maint WHERE maint.monitor_id = r.monitor_id \
+    AND maint.starts_at <= r.slot_ts AND r.slot_ts < maint.ends_at) FROM r \
 WHERE EXISTS (SELECT 1 FROM monitors m WHERE m.id = r.monitor_id) \
 ON CONFLICT (monitor_id, slot_ts) DO NOTHING \
-RETURNING monitor_id, slot_ts), \
+RETURNING monitor_id, slot_ts, in_maintenance), \
 dirty AS (INSERT INTO rollup_dirty_hours (hour) \
     SELECT DISTINCT date_trunc('hour', slot_ts, 'UTC') AS hour FROM ins \
     WHERE slot_ts < date_trunc('hour', now(), 'UTC') ORDER BY hour ON CONFLICT DO NOTHING) \
-SELECT monitor_id, slot_ts FROM ins";
+SELECT monitor_id, slot_ts, in_maintenance FROM ins";
+
+/// A result taken during maintenance moves only its monitor's last slot:
+/// it neither counts toward failures nor opens, resolves or notifies.
+const APPLY_MAINTENANCE: &str = "\
+UPDATE monitors m SET last_slot = r.slot, last_checked_at = r.checked_at \
+FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS r(id, slot, checked_at) \
+WHERE m.id = r.id AND m.enabled AND (m.last_slot IS NULL OR m.last_slot < r.slot)";
 
 /// Advances the state of each monitor whose result slot is newer than its
 /// last one; returns the old and new status so transitions can be seen.
@@ -100,11 +114,12 @@ pub async fn write_batch(
     applied.inserted = inserted.len();
 
     // Apply state in slot order; a monitor appears at most once per round so
-    // one UPDATE never sees two rows for the same monitor.
-    let mut pending: Vec<&CheckResult> = results
+    // one UPDATE never sees two rows for the same monitor. Results taken in
+    // maintenance only move the monitor's last slot.
+    let (maintenance, mut pending): (Vec<&CheckResult>, Vec<&CheckResult>) = results
         .iter()
-        .filter(|r| inserted.contains(&(r.monitor_id, r.slot_ts)))
-        .collect();
+        .filter(|r| inserted.contains_key(&(r.monitor_id, r.slot_ts)))
+        .partition(|r| inserted[&(r.monitor_id, r.slot_ts)]);
     pending.sort_by_key(|r| r.slot_ts);
     while !pending.is_empty() {
         let mut seen = HashSet::new();
@@ -113,14 +128,33 @@ pub async fn write_batch(
         pending = rest;
         apply_round(&tx, &round, &mut applied).await?;
     }
+    // After the rounds, so a later ordinary result is never held back by a
+    // maintenance one (each only moves last_slot forward).
+    if !maintenance.is_empty() {
+        let latest: HashMap<Uuid, &CheckResult> =
+            maintenance.iter().fold(HashMap::new(), |mut latest, r| {
+                let entry = latest.entry(r.monitor_id).or_insert(*r);
+                if r.slot_ts > entry.slot_ts {
+                    *entry = *r;
+                }
+                latest
+            });
+        let ids: Vec<Uuid> = latest.keys().copied().collect();
+        let slots: Vec<DateTime<Utc>> = ids.iter().map(|id| latest[id].slot_ts).collect();
+        let checked: Vec<DateTime<Utc>> = ids.iter().map(|id| latest[id].checked_at).collect();
+        let statement = tx.prepare_cached(APPLY_MAINTENANCE).await?;
+        tx.execute(&statement, &[&ids, &slots, &checked]).await?;
+    }
     tx.commit().await?;
     Ok(applied)
 }
 
+/// Inserts the results; answers which were new, and whether each was
+/// taken during maintenance.
 async fn insert_results(
     tx: &deadpool_postgres::Transaction<'_>,
     results: &[CheckResult],
-) -> Result<HashSet<(Uuid, DateTime<Utc>)>, tokio_postgres::Error> {
+) -> Result<HashMap<(Uuid, DateTime<Utc>), bool>, tokio_postgres::Error> {
     let col = |f: fn(&CheckResult) -> Option<f32>| results.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = results.iter().map(|r| r.monitor_id).collect();
     let slots: Vec<DateTime<Utc>> = results.iter().map(|r| r.slot_ts).collect();
@@ -148,7 +182,7 @@ async fn insert_results(
         )
         .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
         .collect()
 }
 

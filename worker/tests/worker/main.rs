@@ -11,6 +11,7 @@ mod faults;
 mod helpers;
 mod hostile;
 mod incidents;
+mod maintenance;
 mod notifications;
 mod processes;
 mod scheduling;
