@@ -394,3 +394,55 @@ async fn uptime_rejects_bad_periods_and_needs_read_scope() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn checks_in_maintenance_are_counted_apart_and_left_out_of_uptime() {
+    let app = spawn_app().await;
+    let id = monitor(&app).await;
+    history(&app, id).await;
+    // Two hours, 20 h ago, taken during maintenance and all down: without
+    // the split they would cost 120 checks of downtime.
+    let marked = app
+        .db
+        .execute(
+            "UPDATE check_results SET in_maintenance = true, status = 'down' \
+             WHERE monitor_id = $1 AND slot_ts >= now() - interval '20 hours' \
+               AND slot_ts < now() - interval '18 hours'",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(marked, 120);
+    for rolled in [false, true] {
+        if rolled {
+            maintain_until_idle(&app, 30).await;
+        }
+        let day = uptime(&app, id, "24h").await;
+        assert_eq!(day["maintenanceChecks"], 120, "rolled: {rolled}: {day}");
+        let row = app
+            .db
+            .query_one(
+                "SELECT count(*) FILTER (WHERE NOT in_maintenance), \
+                     count(*) FILTER (WHERE status = 'down' AND NOT in_maintenance) \
+                 FROM check_results WHERE monitor_id = $1 \
+                   AND slot_ts >= $2::text::timestamptz AND slot_ts < $3::text::timestamptz",
+                &[
+                    &id,
+                    &day["from"].as_str().unwrap(),
+                    &day["to"].as_str().unwrap(),
+                ],
+            )
+            .await
+            .unwrap();
+        let (checks, down): (i64, i64) = (row.get(0), row.get(1));
+        assert_eq!(day["checks"], checks, "rolled: {rolled}");
+        assert_eq!(day["down"], down, "rolled: {rolled}");
+        #[allow(clippy::cast_precision_loss)]
+        let expected = 100.0 * (1.0 - down as f64 / checks as f64);
+        let percent = day["uptimePercent"].as_f64().unwrap();
+        assert!(
+            (percent - expected).abs() < 0.001,
+            "rolled: {rolled}: {day}"
+        );
+    }
+}
