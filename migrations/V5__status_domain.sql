@@ -40,6 +40,8 @@ CREATE TABLE components (
     status_changed_at  timestamptz NOT NULL DEFAULT now(),
     created_at         timestamptz NOT NULL DEFAULT now(),
     updated_at         timestamptz NOT NULL DEFAULT now(),
+    -- The transaction that created the row (see uptime_components_changed).
+    created_xact       xid8        NOT NULL DEFAULT pg_current_xact_id(),
     -- Groups are one level deep.
     CHECK (NOT (is_group AND group_id IS NOT NULL))
 );
@@ -178,6 +180,17 @@ $$;
 CREATE FUNCTION uptime_components_show() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- The API checks these with reasons; this keeps any other writer honest.
+    IF NEW.group_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM components g WHERE g.id = NEW.group_id AND g.is_group) THEN
+        RAISE EXCEPTION 'component %: group_id must name a group', NEW.id
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF TG_OP = 'UPDATE' AND OLD.is_group AND NOT NEW.is_group
+       AND EXISTS (SELECT 1 FROM components ch WHERE ch.group_id = NEW.id) THEN
+        RAISE EXCEPTION 'component %: a group with components cannot stop being a group', NEW.id
+            USING ERRCODE = 'check_violation';
+    END IF;
     IF NEW.manual_status IS NOT NULL AND (NEW.manual_until IS NULL OR NEW.manual_until > now()) THEN
         NEW.status := NEW.manual_status;
         NEW.status_source := 'manual';
@@ -198,16 +211,19 @@ CREATE TRIGGER components_show BEFORE INSERT OR UPDATE ON components
     FOR EACH ROW EXECUTE FUNCTION uptime_components_show();
 
 -- Opens an automatic status incident for a component that went into an
--- outage through its monitors, unless an open incident already covers it;
--- resolves it when the component is operational again, unless an operator
--- took it over.
-CREATE FUNCTION uptime_auto_incident(c components, old_status text) RETURNS void
+-- outage through its monitors (not by an override), unless an open incident
+-- already covers it; resolves it once the monitors say operational again and
+-- nothing shows an outage, unless an operator took it over. `old_status` and
+-- `old_source` are NULL for a component just created.
+CREATE FUNCTION uptime_auto_incident(c components, old_status text, old_source text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     incident uuid;
 BEGIN
-    IF c.status IN ('partial_outage', 'major_outage')
-       AND old_status NOT IN ('partial_outage', 'major_outage')
+    IF c.auto_incident AND c.status_source = 'automatic'
+       AND c.status IN ('partial_outage', 'major_outage')
+       AND NOT (old_source IS NOT DISTINCT FROM 'automatic'
+                AND old_status IN ('partial_outage', 'major_outage'))
        AND NOT EXISTS (
            SELECT 1 FROM status_incident_components sic
            JOIN status_incidents si ON si.id = sic.incident_id
@@ -230,7 +246,7 @@ BEGIN
         JOIN component_monitors cm ON cm.monitor_id = i.monitor_id
         WHERE cm.component_id = c.id AND i.resolved_at IS NULL;
         PERFORM uptime_status_event('status_incident.created', incident, NULL);
-    ELSIF c.status = 'operational' AND old_status IN ('partial_outage', 'major_outage') THEN
+    ELSIF c.auto_status = 'operational' AND c.status NOT IN ('partial_outage', 'major_outage') THEN
         UPDATE status_incidents SET status = 'resolved', resolved_at = now(), updated_at = now()
         WHERE auto_component_id = c.id AND resolved_at IS NULL AND NOT taken_over
         RETURNING id INTO incident;
@@ -244,50 +260,84 @@ BEGIN
 END;
 $$;
 
--- After a change of the shown status: a history row, the component.status_changed
--- event, the parent group's status, and the automatic incident.
+-- After a change of the shown status (or of where it comes from): a
+-- history row, the component.status_changed event and the automatic
+-- incident. A component created in this transaction is recorded once, at
+-- commit, as it then stands (see uptime_components_created), so the links
+-- written after its row leave no passing states behind.
 CREATE FUNCTION uptime_components_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+    IF NEW.created_xact = pg_current_xact_id() AND NOT EXISTS (
+            SELECT 1 FROM component_status_changes WHERE component_id = NEW.id) THEN
+        RETURN NULL;
+    END IF;
+    IF NEW.status IS DISTINCT FROM OLD.status OR NEW.status_source IS DISTINCT FROM OLD.status_source THEN
         INSERT INTO component_status_changes (component_id, old_status, new_status, source, message, actor_key_id)
-        VALUES (NEW.id, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, NEW.status_source,
+        VALUES (NEW.id, OLD.status, NEW.status, NEW.status_source,
                 CASE WHEN NEW.status_source = 'manual' THEN NEW.manual_message END,
                 CASE WHEN NEW.status_source = 'manual' THEN NEW.manual_actor END);
-        IF TG_OP = 'UPDATE' THEN
+        IF NEW.status IS DISTINCT FROM OLD.status THEN
             PERFORM uptime_status_event('component.status_changed', NULL, NEW.id,
                                         jsonb_build_object('oldStatus', OLD.status));
-            IF NEW.auto_incident AND NEW.status_source = 'automatic' THEN
-                PERFORM uptime_auto_incident(NEW, OLD.status);
-            END IF;
         END IF;
     END IF;
-    IF NEW.group_id IS NOT NULL AND (TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status
-            OR NEW.has_data IS DISTINCT FROM OLD.has_data
-            OR NEW.status_source IS DISTINCT FROM OLD.status_source
-            OR NEW.group_id IS DISTINCT FROM OLD.group_id) THEN
-        PERFORM uptime_refresh_component(NEW.group_id);
-    END IF;
-    IF TG_OP = 'UPDATE' AND OLD.group_id IS NOT NULL AND OLD.group_id IS DISTINCT FROM NEW.group_id THEN
-        PERFORM uptime_refresh_component(OLD.group_id);
+    IF NEW.status IS DISTINCT FROM OLD.status OR NEW.status_source IS DISTINCT FROM OLD.status_source
+       OR NEW.auto_status IS DISTINCT FROM OLD.auto_status THEN
+        PERFORM uptime_auto_incident(NEW, OLD.status, OLD.status_source);
     END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER components_changed AFTER INSERT OR UPDATE ON components
+CREATE TRIGGER components_changed AFTER UPDATE ON components
     FOR EACH ROW EXECUTE FUNCTION uptime_components_changed();
 
-CREATE FUNCTION uptime_components_removed() RETURNS trigger
+-- At commit of the transaction that created a component: its first history
+-- row (no old status) and, if it is already in an outage, its automatic
+-- incident.
+CREATE FUNCTION uptime_components_created() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    c components;
+BEGIN
+    PERFORM uptime_refresh_component(NEW.id);
+    SELECT * INTO c FROM components WHERE id = NEW.id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO component_status_changes (component_id, old_status, new_status, source, message, actor_key_id)
+    VALUES (c.id, NULL, c.status, c.status_source,
+            CASE WHEN c.status_source = 'manual' THEN c.manual_message END,
+            CASE WHEN c.status_source = 'manual' THEN c.manual_actor END);
+    PERFORM uptime_auto_incident(c, NULL, NULL);
+    RETURN NULL;
+END;
+$$;
+CREATE CONSTRAINT TRIGGER components_created AFTER INSERT ON components
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION uptime_components_created();
+
+-- A group follows its children. Refreshed at commit, after every child the
+-- transaction touched, so a transaction locks children before groups and
+-- two of them cannot deadlock over a group.
+CREATE FUNCTION uptime_components_regroup() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF OLD.group_id IS NOT NULL THEN
+    IF TG_OP <> 'INSERT' AND OLD.group_id IS NOT NULL THEN
         PERFORM uptime_refresh_component(OLD.group_id);
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.group_id IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.group_id IS DISTINCT FROM OLD.group_id
+            OR NEW.status IS DISTINCT FROM OLD.status OR NEW.has_data IS DISTINCT FROM OLD.has_data
+            OR NEW.status_source IS DISTINCT FROM OLD.status_source) THEN
+        PERFORM uptime_refresh_component(NEW.group_id);
     END IF;
     RETURN NULL;
 END;
 $$;
-CREATE TRIGGER components_removed AFTER DELETE ON components
-    FOR EACH ROW EXECUTE FUNCTION uptime_components_removed();
+CREATE CONSTRAINT TRIGGER components_regroup AFTER INSERT OR UPDATE OR DELETE ON components
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION uptime_components_regroup();
 
 -- A monitor whose status changed moves the components it drives.
 CREATE FUNCTION uptime_monitor_status_changed() RETURNS trigger

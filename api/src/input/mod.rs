@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod channel;
+pub mod component;
 pub mod monitor;
 
 use std::ops::RangeInclusive;

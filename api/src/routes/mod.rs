@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod channels;
 pub mod checks;
+pub mod components;
 pub mod health;
 pub mod incidents;
 pub mod metrics;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::scope("/api/v1")
             .configure(monitors::configure)
             .configure(channels::configure)
+            .configure(components::configure)
             .configure(api_keys::configure)
             .configure(audit::configure)
             .configure(incidents::configure)

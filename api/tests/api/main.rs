@@ -8,6 +8,7 @@ mod bad_input;
 mod browser;
 mod channels;
 mod checks;
+mod components;
 mod fuzz;
 mod health;
 mod helpers;
