@@ -339,6 +339,23 @@ CREATE CONSTRAINT TRIGGER components_regroup AFTER INSERT OR UPDATE OR DELETE ON
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION uptime_components_regroup();
 
+-- A monitor incident that opens after the automatic status incident of a
+-- component its monitor drives (the monitor's status changes, and moves
+-- the component, before its incident row is written) is linked to it.
+CREATE FUNCTION uptime_link_monitor_incident() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO status_incident_monitor_incidents (incident_id, monitor_incident_id)
+    SELECT si.id, NEW.id FROM status_incidents si
+    JOIN component_monitors cm ON cm.component_id = si.auto_component_id
+    WHERE cm.monitor_id = NEW.monitor_id AND si.resolved_at IS NULL
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER incidents_link_status_incident AFTER INSERT ON incidents
+    FOR EACH ROW EXECUTE FUNCTION uptime_link_monitor_incident();
+
 -- A monitor whose status changed moves the components it drives.
 CREATE FUNCTION uptime_monitor_status_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$

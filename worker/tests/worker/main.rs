@@ -16,3 +16,4 @@ mod notifications;
 mod processes;
 mod scheduling;
 mod secret_logs;
+mod status;
