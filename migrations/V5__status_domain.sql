@@ -232,7 +232,12 @@ BEGIN
         INSERT INTO status_incidents (id, name, impact, status, started_at, auto_component_id)
         VALUES (incident, c.name || ' is experiencing issues',
                 CASE c.status WHEN 'major_outage' THEN 'critical' ELSE 'major' END,
-                'investigating', now(), c.id)
+                'investigating',
+                -- Since the first failure of the monitors that are down.
+                COALESCE((SELECT min(m.failing_since) FROM monitors m
+                          JOIN component_monitors cm ON cm.monitor_id = m.id
+                          WHERE cm.component_id = c.id AND m.status = 'down'), now()),
+                c.id)
         ON CONFLICT DO NOTHING;
         IF NOT FOUND THEN
             RETURN;
@@ -355,6 +360,44 @@ END;
 $$;
 CREATE TRIGGER incidents_link_status_incident AFTER INSERT ON incidents
     FOR EACH ROW EXECUTE FUNCTION uptime_link_monitor_incident();
+
+-- An incident that is resolved or deleted, by the API or anything else,
+-- hands the components it set back to their automatic status.
+CREATE FUNCTION uptime_status_incident_closed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE components SET manual_status = NULL, manual_message = NULL, manual_until = NULL,
+        manual_actor = NULL, manual_incident_id = NULL, updated_at = now()
+    WHERE manual_incident_id = OLD.id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER status_incidents_resolved AFTER UPDATE OF resolved_at ON status_incidents
+    FOR EACH ROW WHEN (OLD.resolved_at IS NULL AND NEW.resolved_at IS NOT NULL)
+    EXECUTE FUNCTION uptime_status_incident_closed();
+CREATE TRIGGER status_incidents_deleted AFTER DELETE ON status_incidents
+    FOR EACH ROW EXECUTE FUNCTION uptime_status_incident_closed();
+
+-- A component deleted with its automatic incident open: the incident says
+-- so and resolves, rather than staying open with nothing to close it.
+CREATE FUNCTION uptime_component_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    incident uuid;
+BEGIN
+    UPDATE status_incidents SET status = 'resolved', resolved_at = now(), updated_at = now()
+    WHERE auto_component_id = OLD.id AND resolved_at IS NULL
+    RETURNING id INTO incident;
+    IF incident IS NOT NULL THEN
+        INSERT INTO status_incident_updates (id, incident_id, status, body, automatic)
+        VALUES (gen_random_uuid(), incident, 'resolved',
+                'Resolved: ' || OLD.name || ' is no longer monitored here.', true);
+    END IF;
+    RETURN OLD;
+END;
+$$;
+CREATE TRIGGER components_deleted BEFORE DELETE ON components
+    FOR EACH ROW EXECUTE FUNCTION uptime_component_deleted();
 
 -- A monitor whose status changed moves the components it drives.
 CREATE FUNCTION uptime_monitor_status_changed() RETURNS trigger

@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod channel;
 pub mod component;
 pub mod monitor;
+pub mod status_incident;
 
 use std::ops::RangeInclusive;
 

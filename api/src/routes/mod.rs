@@ -10,6 +10,7 @@ pub mod incidents;
 pub mod metrics;
 pub mod monitors;
 pub mod notifications;
+pub mod status_incidents;
 pub mod workers;
 
 use actix_web::web;
@@ -26,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(monitors::configure)
             .configure(channels::configure)
             .configure(components::configure)
+            .configure(status_incidents::configure)
             .configure(api_keys::configure)
             .configure(audit::configure)
             .configure(incidents::configure)

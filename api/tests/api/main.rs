@@ -19,6 +19,7 @@ mod notifications;
 mod ops;
 mod pages;
 mod process;
+mod status_incidents;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
 mod target_policy;

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use super::component::ComponentStatus;
 
-/// How much of the service an incident affects (Statuspage's impact).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How much of the service an incident affects (Statuspage's impact),
+/// ordered from none to critical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
     None,
@@ -32,6 +33,27 @@ impl Impact {
             Impact::Major => "major",
             Impact::Critical => "critical",
         }
+    }
+
+    /// The impact a component status implies, as the automation assigns it
+    /// (migrations/V5: a major outage is critical, a partial one major).
+    pub fn of_status(status: ComponentStatus) -> Impact {
+        match status {
+            ComponentStatus::MajorOutage => Impact::Critical,
+            ComponentStatus::PartialOutage => Impact::Major,
+            ComponentStatus::DegradedPerformance => Impact::Minor,
+            ComponentStatus::Operational | ComponentStatus::UnderMaintenance => Impact::None,
+        }
+    }
+
+    /// The impact of the worst of `statuses` (none when there are none): the
+    /// default of an incident that does not state its impact.
+    pub fn worst_of(statuses: impl IntoIterator<Item = ComponentStatus>) -> Impact {
+        statuses
+            .into_iter()
+            .map(Impact::of_status)
+            .max()
+            .unwrap_or(Impact::None)
     }
 }
 
@@ -209,5 +231,43 @@ impl StatusIncident {
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impact_follows_the_worst_component_status() {
+        assert_eq!(Impact::worst_of([]), Impact::None);
+        assert_eq!(
+            Impact::worst_of([
+                ComponentStatus::DegradedPerformance,
+                ComponentStatus::MajorOutage,
+                ComponentStatus::Operational,
+            ]),
+            Impact::Critical
+        );
+        assert_eq!(
+            Impact::worst_of([ComponentStatus::PartialOutage]),
+            Impact::Major
+        );
+        assert_eq!(
+            Impact::worst_of([ComponentStatus::UnderMaintenance]),
+            Impact::None
+        );
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for impact in Impact::ALL {
+            assert_eq!(impact.as_str().parse(), Ok(impact));
+        }
+        for status in IncidentStatus::ALL {
+            assert_eq!(status.as_str().parse(), Ok(status));
+        }
+        assert!(IncidentStatus::Postmortem.is_closed());
+        assert!(!IncidentStatus::Monitoring.is_closed());
     }
 }
