@@ -55,6 +55,11 @@ CREATE TABLE maintenance_occurrences (
     PRIMARY KEY (window_id, starts_at)
 );
 CREATE INDEX maintenance_occurrences_span_idx ON maintenance_occurrences (starts_at, ends_at);
+-- The writer looks for occurrences ending after its oldest slot (few: the
+-- current and upcoming ones); the workers' clock for starts not yet marked.
+CREATE INDEX maintenance_occurrences_ends_idx ON maintenance_occurrences (ends_at);
+CREATE INDEX maintenance_occurrences_pending_idx ON maintenance_occurrences (starts_at)
+    WHERE started_at IS NULL;
 CREATE INDEX maintenance_occurrences_open_idx ON maintenance_occurrences (ends_at)
     WHERE started_at IS NOT NULL AND ended_at IS NULL;
 

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod config;
 pub mod db;
+pub mod maintenance;
 pub mod model;
 pub mod notify;
 pub mod outside_text;

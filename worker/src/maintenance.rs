@@ -22,7 +22,8 @@ pub const RECONCILE_INTERVAL: Duration = Duration::from_secs(120);
 /// rollups: partitions ahead, old partitions dropped, closed hours rolled.
 pub const ROLLUP_INTERVAL: Duration = Duration::from_secs(60);
 
-/// How often a worker ends manual component overrides whose time is up.
+/// How often a worker ends manual component overrides whose time is up and
+/// marks the starts and ends of maintenance windows.
 pub const STATUS_CLOCK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Rebuilds the schedule whenever `needed` fires and the epoch is missing;
@@ -76,14 +77,27 @@ pub async fn run(
     }
 }
 
-/// The status domain's time-driven changes: overrides that end by themselves.
+/// The status domain's time-driven changes: overrides that end by
+/// themselves, and the starts and ends of maintenance windows (each edge is
+/// marked once, by whichever worker gets there first).
 async fn tick_status_clock(db: &PgPool) -> anyhow::Result<()> {
-    let client = db.get().await?;
+    let mut client = db.get().await?;
     let ended = shared::model::component::end_expired_overrides(&client).await?;
     if ended > 0 {
         tracing::info!(
             components = ended,
             "manual component statuses ended by their time"
+        );
+    }
+    let report = shared::maintenance::tick(&mut client, shared::maintenance::HORIZON).await?;
+    if report.changed_anything() {
+        tracing::info!(
+            started = report.started,
+            ended = report.ended,
+            missed = report.missed,
+            components_changed = report.components_changed,
+            occurrences_added = report.occurrences_added,
+            "maintenance windows"
         );
     }
     Ok(())

@@ -366,6 +366,7 @@ impl Runner {
             timings: outcome.timings,
             body_snippet: outcome.body_snippet.clone(),
             details: outcome.details_json(),
+            in_maintenance: false,
         };
         self.stats.buffered.fetch_add(1, Ordering::Relaxed);
         let (pending, stored) = Pending::new(result);

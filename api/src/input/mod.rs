@@ -4,6 +4,7 @@
 pub mod api_key;
 pub mod channel;
 pub mod component;
+pub mod maintenance_window;
 pub mod monitor;
 pub mod status_incident;
 

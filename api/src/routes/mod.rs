@@ -7,6 +7,7 @@ pub mod checks;
 pub mod components;
 pub mod health;
 pub mod incidents;
+pub mod maintenance_windows;
 pub mod metrics;
 pub mod monitors;
 pub mod notifications;
@@ -27,11 +28,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(monitors::configure)
             .configure(channels::configure)
             .configure(components::configure)
-            .configure(status_incidents::configure)
             .configure(api_keys::configure)
             .configure(audit::configure)
             .configure(incidents::configure)
+            .configure(maintenance_windows::configure)
             .configure(notifications::configure)
+            .configure(status_incidents::configure)
             .configure(workers::configure),
     );
 }

@@ -93,6 +93,7 @@ impl Results {
                 },
                 body_snippet: None,
                 details: None,
+                in_maintenance: false,
             })
             .collect();
         let mut client = self.pool.get().await.unwrap();

@@ -13,6 +13,7 @@ mod fuzz;
 mod health;
 mod helpers;
 mod hostile_http;
+mod maintenance_windows;
 mod migrations;
 mod monitors;
 mod notifications;

@@ -468,6 +468,7 @@ async fn a_result_written_during_a_delete_is_not_left_behind() {
             timings: shared::model::Timings::default(),
             body_snippet: None,
             details: None,
+            in_maintenance: false,
         };
         uptime_worker::store::write_batch(&mut client, &[result])
             .await

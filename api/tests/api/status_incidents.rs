@@ -166,6 +166,7 @@ impl Checks {
             timings: Timings::default(),
             body_snippet: None,
             details: None,
+            in_maintenance: false,
         };
         let applied = uptime_worker::store::write_batch(&mut self.client, &[result])
             .await

@@ -233,6 +233,7 @@ async fn a_late_result_rolls_its_hour_and_day_again() {
         },
         body_snippet: None,
         details: None,
+        in_maintenance: false,
     };
     let applied = uptime_worker::store::write_batch(&mut client, &[late])
         .await

@@ -66,11 +66,15 @@ pub struct CheckResult {
     pub timings: Timings,
     pub body_snippet: Option<String>,
     pub details: Option<serde_json::Value>,
+    /// Taken while a maintenance window covered the monitor: stored, but not
+    /// counted toward its failures or its uptime. Set by the writer.
+    pub in_maintenance: bool,
 }
 
 /// Columns selected by [`CheckResult::from_row`].
 pub const CHECK_RESULT_COLUMNS: &str = "monitor_id, slot_ts, checked_at, worker_id, status, \
-    status_code, error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details";
+    status_code, error, dns_ms, connect_ms, tls_ms, ttfb_ms, total_ms, body_snippet, details, \
+    in_maintenance";
 
 impl CheckResult {
     /// This result without the text Postgres refused: verdict, status code
@@ -111,6 +115,7 @@ impl CheckResult {
             },
             body_snippet: row.try_get("body_snippet")?,
             details: row.try_get("details")?,
+            in_maintenance: row.try_get("in_maintenance")?,
         })
     }
 }

@@ -194,6 +194,7 @@ async fn a_result_postgres_refuses_is_stored_without_its_text() {
         },
         body_snippet: Some("ok\u{0}ok keyword".to_owned()),
         details: Some(serde_json::Value::Object(details)),
+        in_maintenance: false,
     };
     stats.buffered.fetch_add(1, Ordering::Relaxed);
     let (pending, stored) = uptime_worker::writer::Pending::new(result);

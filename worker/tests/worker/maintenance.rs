@@ -192,3 +192,130 @@ async fn a_failure_inside_a_window_opens_no_incident_and_one_that_outlasts_it_op
         "its last slot still moves"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_workers_announce_a_window_start_and_end_once_and_its_component_follows() {
+    let bed = Bed::new().await;
+    let (addr, rx) = crate::support::receiver().await;
+    let channel = Uuid::now_v7();
+    bed.db
+        .execute(
+            "INSERT INTO notification_channels (id, name, type, config, events) \
+             VALUES ($1, 'hook', 'webhook', $2, '{maintenance.started,maintenance.ended}')",
+            &[
+                &channel,
+                &serde_json::json!({"url": format!("http://{addr}/hook")}),
+            ],
+        )
+        .await
+        .unwrap();
+    let monitor = bed
+        .http_monitor("/ok/covered", MonitorOptions::default())
+        .await;
+    let component = Uuid::now_v7();
+    bed.db
+        .execute(
+            "INSERT INTO components (id, name) VALUES ($1, 'Database')",
+            &[&component],
+        )
+        .await
+        .unwrap();
+    bed.db
+        .execute(
+            "INSERT INTO component_monitors (component_id, monitor_id) VALUES ($1, $2)",
+            &[&component, &monitor],
+        )
+        .await
+        .unwrap();
+    let (starts, ends) = (second(4), second(8));
+    let window_id = Uuid::now_v7();
+    bed.db
+        .execute(
+            "INSERT INTO maintenance_windows (id, title, starts_at, ends_at) \
+             VALUES ($1, 'Database upgrade', $2, $3)",
+            &[&window_id, &starts, &ends],
+        )
+        .await
+        .unwrap();
+    bed.db
+        .execute(
+            "INSERT INTO maintenance_window_components (window_id, component_id) VALUES ($1, $2)",
+            &[&window_id, &component],
+        )
+        .await
+        .unwrap();
+    let workers = [
+        bed.worker(&[]).await,
+        bed.worker(&[]).await,
+        bed.worker(&[]).await,
+    ];
+    let status = || async {
+        bed.db
+            .query_one("SELECT status FROM components WHERE id = $1", &[&component])
+            .await
+            .unwrap()
+            .get::<_, String>(0)
+    };
+    bed.until(Duration::from_secs(12), "under maintenance", || async {
+        status().await == "under_maintenance"
+    })
+    .await;
+    bed.until(Duration::from_secs(12), "out of maintenance", || async {
+        status().await == "operational"
+    })
+    .await;
+    bed.until(Duration::from_secs(10), "both events delivered", || async {
+        rx.count() >= 2
+    })
+    .await;
+    // Several more clock ticks of all three workers: nothing more is sent.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for worker in workers {
+        worker.stop().await;
+    }
+    let kinds: Vec<String> = rx
+        .requests()
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["maintenance.started", "maintenance.ended"]);
+    let started = &rx.requests()[0].json();
+    assert_eq!(started["maintenance"]["title"], "Database upgrade");
+    assert_eq!(started["maintenance"]["components"][0]["name"], "Database");
+    let history: Vec<(String, String)> = bed
+        .db
+        .query(
+            "SELECT new_status, source FROM component_status_changes \
+             WHERE component_id = $1 ORDER BY id",
+            &[&component],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let after_creation: Vec<(&str, &str)> = history
+        .iter()
+        .skip(1)
+        .map(|(s, src)| (s.as_str(), src.as_str()))
+        .collect();
+    assert_eq!(
+        after_creation,
+        [
+            ("under_maintenance", "maintenance"),
+            ("operational", "automatic")
+        ],
+        "{history:?}"
+    );
+    let edges = bed
+        .db
+        .query_one(
+            "SELECT started_at, ended_at FROM maintenance_occurrences WHERE window_id = $1",
+            &[&window_id],
+        )
+        .await
+        .unwrap();
+    let (started_at, ended_at): (DateTime<Utc>, DateTime<Utc>) = (edges.get(0), edges.get(1));
+    assert!(started_at >= starts && started_at < starts + chrono::Duration::seconds(4));
+    assert!(ended_at >= ends && ended_at < ends + chrono::Duration::seconds(4));
+}
