@@ -2,6 +2,7 @@
 //! Redis access, the domain model and the network target policy.
 
 pub mod check;
+pub mod component_uptime;
 pub mod config;
 pub mod db;
 pub mod maintenance;

@@ -228,6 +228,29 @@ pub fn check_query_time(name: &str, value: Option<DateTime<Utc>>) -> Result<(), 
     }
 }
 
+/// A `period` query parameter (`24h`, `7d`, `30d`, `90d`, `365d`; see
+/// `shared::rollup::PERIODS`): its name and its length in days.
+pub fn period(
+    requested: Option<&str>,
+    default: &'static str,
+) -> Result<(&'static str, i64), ApiError> {
+    let wanted = requested.unwrap_or(default);
+    shared::rollup::PERIODS
+        .iter()
+        .find(|(name, _)| *name == wanted)
+        .copied()
+        .ok_or_else(|| {
+            let allowed: Vec<&str> = shared::rollup::PERIODS
+                .iter()
+                .map(|(name, _)| *name)
+                .collect();
+            ApiError::bad_request(
+                "invalid_query",
+                format!("period must be one of {}", allowed.join(", ")),
+            )
+        })
+}
+
 /// Applies a JSON merge patch (RFC 7386) to `target`.
 pub fn merge_patch(target: &mut Value, patch: Value) {
     match patch {

@@ -40,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/components/{id}/status").route(web::post().to(set_status)))
     .service(web::resource("/components/{id}/history").route(web::get().to(history)))
+    .service(web::resource("/components/{id}/uptime").route(web::get().to(uptime)))
+    .service(web::resource("/components/{id}/uptime/daily").route(web::get().to(uptime_daily)))
     .service(web::resource("/status-changes").route(web::get().to(status_changes)));
 }
 
@@ -546,6 +548,79 @@ async fn set_status(
 struct HistoryQuery {
     limit: Option<i64>,
     cursor: Option<String>,
+}
+
+/// Query of `GET /components/{id}/uptime`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UptimeQuery {
+    period: Option<String>,
+}
+
+/// Uptime over a period ending now, from the status history (see
+/// shared::component_uptime).
+#[tracing::instrument(skip_all, fields(component_id = %path))]
+async fn uptime(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    query: web::Query<UptimeQuery>,
+) -> Result<web::Json<Value>, ApiError> {
+    caller.require(Scope::Read)?;
+    let id = path.into_inner();
+    let (name, days) = input::period(query.period.as_deref(), "30d")?;
+    let client = state.db.get().await?;
+    fetch(&client, id, false).await?;
+    let to = Utc::now();
+    let figures =
+        shared::component_uptime::over(&client, id, to - chrono::Duration::days(days), to).await?;
+    let mut body = serde_json::to_value(figures).unwrap_or(Value::Null);
+    body["componentId"] = serde_json::json!(id);
+    body["period"] = serde_json::json!(name);
+    Ok(web::Json(body))
+}
+
+/// Most days `GET /components/{id}/uptime/daily` answers.
+const MAX_DAYS: u32 = 366;
+
+/// Query of `GET /components/{id}/uptime/daily`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DailyQuery {
+    days: Option<u32>,
+}
+
+/// One entry per UTC day, oldest first, ending with today (so far).
+#[tracing::instrument(skip_all, fields(component_id = %path))]
+async fn uptime_daily(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<Uuid>,
+    query: web::Query<DailyQuery>,
+) -> Result<web::Json<Value>, ApiError> {
+    caller.require(Scope::Read)?;
+    let id = path.into_inner();
+    let days = query.days.unwrap_or(90);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("days must be between 1 and {MAX_DAYS}"),
+        ));
+    }
+    let client = state.db.get().await?;
+    fetch(&client, id, false).await?;
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map(|midnight| midnight.and_utc())
+        .unwrap_or_else(Utc::now);
+    let start = today - chrono::Duration::days(i64::from(days) - 1);
+    let items =
+        shared::component_uptime::series(&client, id, start, chrono::Duration::days(1), days)
+            .await?;
+    Ok(web::Json(
+        serde_json::json!({"componentId": id, "items": items}),
+    ))
 }
 
 /// One component's status changes, newest first.

@@ -643,17 +643,10 @@ async fn uptime(
 ) -> Result<web::Json<rollup::Uptime>, ApiError> {
     caller.require(Scope::Read)?;
     let id = path.into_inner();
-    let period = query.period.as_deref().unwrap_or("24h");
-    let Some((name, days)) = rollup::PERIODS.iter().find(|(name, _)| *name == period) else {
-        let allowed: Vec<&str> = rollup::PERIODS.iter().map(|(name, _)| *name).collect();
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("period must be one of {}", allowed.join(", ")),
-        ));
-    };
+    let (name, days) = input::period(query.period.as_deref(), "24h")?;
     let client = state.db.get().await?;
     fetch_existing(&client, id, false).await?;
-    Ok(web::Json(rollup::uptime(&client, id, name, *days).await?))
+    Ok(web::Json(rollup::uptime(&client, id, name, days).await?))
 }
 
 #[tracing::instrument(skip_all, fields(monitor_id = %path))]

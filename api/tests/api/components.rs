@@ -1296,3 +1296,139 @@ async fn changing_monitors_derives_the_status_once() {
         (json!("operational"), json!(true))
     );
 }
+
+#[tokio::test]
+async fn uptime_comes_from_the_history_leaving_out_maintenance_and_time_before_creation() {
+    let app = crate::helpers::spawn_app().await;
+    let id = uuid::Uuid::now_v7();
+    app.db
+        .execute(
+            "INSERT INTO components (id, name) VALUES ($1, 'API')",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    // A history written at known times (UTC noon of past days): created 10
+    // days ago; 2 h partial outage 5 days ago; 1 h maintenance 3 days ago;
+    // 30 min major outage yesterday; degraded for 1 h 2 days ago.
+    app.db
+        .execute(
+            "DELETE FROM component_status_changes WHERE component_id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    app.db
+        .execute(
+            "INSERT INTO component_status_changes (component_id, old_status, new_status, source, at) \
+             SELECT $1, o, n, 'automatic', date_trunc('day', now()) + d FROM (VALUES \
+               (NULL, 'operational', interval '-10 days 12 hours'), \
+               ('operational', 'partial_outage', interval '-5 days 12 hours'), \
+               ('partial_outage', 'operational', interval '-5 days 14 hours'), \
+               ('operational', 'under_maintenance', interval '-3 days 12 hours'), \
+               ('under_maintenance', 'operational', interval '-3 days 13 hours'), \
+               ('operational', 'degraded_performance', interval '-2 days 12 hours'), \
+               ('degraded_performance', 'operational', interval '-2 days 13 hours'), \
+               ('operational', 'major_outage', interval '-1 days 12 hours'), \
+               ('major_outage', 'operational', interval '-1 days 12 hours 30 minutes') \
+             ) AS v(o, n, d)",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let week: Value = app
+        .get(&format!("/api/v1/components/{id}/uptime?period=7d"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(week["period"], "7d");
+    assert!(
+        (week["partialOutageSeconds"].as_f64().unwrap() - 7200.0).abs() < 0.01,
+        "{week}"
+    );
+    assert!(
+        (week["majorOutageSeconds"].as_f64().unwrap() - 1800.0).abs() < 0.01,
+        "{week}"
+    );
+    assert!(
+        (week["maintenanceSeconds"].as_f64().unwrap() - 3600.0).abs() < 0.01,
+        "{week}"
+    );
+    assert!(
+        (week["degradedSeconds"].as_f64().unwrap() - 3600.0).abs() < 0.01,
+        "{week}"
+    );
+    assert!(week["noDataSeconds"].as_f64().unwrap() < 1.0, "{week}");
+    let counted = 7.0 * 86400.0 - 3600.0;
+    let expected = 100.0 * (counted - 9000.0) / counted;
+    assert!(
+        (week["uptimePercent"].as_f64().unwrap() - expected).abs() < 0.001,
+        "{week}"
+    );
+
+    // Thirty days reach back before the component existed: no data, not up.
+    let month: Value = app
+        .get(&format!("/api/v1/components/{id}/uptime?period=30d"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let no_data = month["noDataSeconds"].as_f64().unwrap();
+    let from: chrono::DateTime<chrono::Utc> = month["from"].as_str().unwrap().parse().unwrap();
+    let midnight = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let created = midnight - chrono::Duration::hours(9 * 24 + 12);
+    #[allow(clippy::cast_precision_loss)]
+    let expected_no_data = (created - from).num_milliseconds() as f64 / 1000.0;
+    assert!((no_data - expected_no_data).abs() < 1.0, "{month}");
+
+    let daily: Value = app
+        .get(&format!("/api/v1/components/{id}/uptime/daily?days=12"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = daily["items"].as_array().unwrap();
+    assert_eq!(items.len(), 12);
+    assert!(
+        items[0]["uptimePercent"].is_null(),
+        "before creation: {}",
+        items[0]
+    );
+    assert_eq!(
+        items[1]["uptimePercent"], 100.0,
+        "the creation day counts from noon"
+    );
+    assert!((items[1]["noDataSeconds"].as_f64().unwrap() - 43200.0).abs() < 0.01);
+    let partial_day = &items[6];
+    assert!((partial_day["partialOutageSeconds"].as_f64().unwrap() - 7200.0).abs() < 0.01);
+    let expected = 100.0 * (86400.0 - 7200.0) / 86400.0;
+    assert!((partial_day["uptimePercent"].as_f64().unwrap() - expected).abs() < 0.001);
+    assert_eq!(items[8]["uptimePercent"], 100.0, "maintenance is left out");
+    assert!((items[8]["maintenanceSeconds"].as_f64().unwrap() - 3600.0).abs() < 0.01);
+    let today = &items[11];
+    assert!(
+        today["noDataSeconds"].as_f64().unwrap() > 0.0,
+        "the rest of today is to come"
+    );
+
+    for bad in ["period=1y", "days=0", "days=367", "unknown=1"] {
+        let path = if bad.starts_with("period") || bad.starts_with("unknown") {
+            format!("/api/v1/components/{id}/uptime?{bad}")
+        } else {
+            format!("/api/v1/components/{id}/uptime/daily?{bad}")
+        };
+        assert_eq!(app.get(&path).await.status(), 400, "{path}");
+    }
+    let unknown = uuid::Uuid::now_v7();
+    assert_eq!(
+        app.get(&format!("/api/v1/components/{unknown}/uptime"))
+            .await
+            .status(),
+        404
+    );
+}
