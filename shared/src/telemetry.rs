@@ -82,6 +82,9 @@ pub const COMPONENT_STATUS: &str = "uptime_component_status";
 /// Status incidents by status; resolved and postmortem count the last 24 h
 /// (exported by the API at scrape time).
 pub const STATUS_INCIDENTS: &str = "uptime_status_incidents";
+/// Maintenance windows by state: scheduled, in_progress, completed
+/// (exported by the API at scrape time).
+pub const MAINTENANCE_WINDOWS: &str = "uptime_maintenance_windows";
 /// Unix time of a worker's last successful heartbeat.
 pub const WORKER_HEARTBEAT_TIMESTAMP_SECONDS: &str = "uptime_worker_heartbeat_timestamp_seconds";
 
@@ -189,6 +192,10 @@ fn describe() {
     metrics::describe_gauge!(
         COMPONENT_STATUS,
         "Component status: 0 operational, 1 degraded_performance, 2 partial_outage, 3 major_outage, 4 under_maintenance"
+    );
+    metrics::describe_gauge!(
+        MAINTENANCE_WINDOWS,
+        "Maintenance windows by state (scheduled, in_progress, completed)"
     );
     metrics::describe_gauge!(
         STATUS_INCIDENTS,

@@ -37,7 +37,8 @@ async fn record_fleet_gauges(state: &AppState) {
     }
 }
 
-/// Each component's status and the status incidents by status, read at
+/// Each component's status, the status incidents by status and the
+/// maintenance windows by state, read at
 /// scrape time. A deleted component's series goes after the gauge idle
 /// timeout (see shared::telemetry).
 async fn record_status_gauges(state: &AppState) {
@@ -57,9 +58,24 @@ async fn record_status_gauges(state: &AppState) {
             )
             .await
             .ok()?;
-        Some((components, incidents))
+        let windows = client
+            .query(
+                "SELECT s.state, count(w.id) \
+                 FROM unnest(ARRAY['scheduled','in_progress','completed']) AS s(state) \
+                 LEFT JOIN (SELECT mw.id, CASE \
+                     WHEN EXISTS (SELECT 1 FROM maintenance_occurrences o WHERE o.window_id = mw.id \
+                                  AND o.starts_at <= now() AND o.ends_at > now()) THEN 'in_progress' \
+                     WHEN COALESCE(mw.ends_at, mw.active_until) <= now() THEN 'completed' \
+                     ELSE 'scheduled' END AS state \
+                   FROM maintenance_windows mw) w ON w.state = s.state \
+                 GROUP BY s.state",
+                &[],
+            )
+            .await
+            .ok()?;
+        Some((components, incidents, windows))
     };
-    let Ok(Some((components, incidents))) =
+    let Ok(Some((components, incidents, windows))) =
         tokio::time::timeout(std::time::Duration::from_secs(2), query).await
     else {
         return;
@@ -72,6 +88,11 @@ async fn record_status_gauges(state: &AppState) {
         metrics::gauge!(shared::telemetry::COMPONENT_STATUS,
             "component_id" => id.to_string(), "component_name" => name)
         .set(value);
+    }
+    for row in windows {
+        let (state, count): (String, i64) = (row.get(0), row.get(1));
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!(shared::telemetry::MAINTENANCE_WINDOWS, "state" => state).set(count as f64);
     }
     for row in incidents {
         let (status, count): (String, i64) = (row.get(0), row.get(1));

@@ -1432,3 +1432,44 @@ async fn uptime_comes_from_the_history_leaving_out_maintenance_and_time_before_c
         404
     );
 }
+
+#[tokio::test]
+async fn metrics_carry_each_component_status_and_the_status_domain_counts() {
+    let app = crate::helpers::spawn_app().await;
+    let created: Value = app
+        .post("/api/v1/components", &json!({"name": "Checkout"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/api/v1/components/{id}/status"),
+        &json!({"status": "major_outage", "message": "Failing over"}),
+    )
+    .await;
+    app.post(
+        "/api/v1/status-incidents",
+        &json!({"name": "Checkout errors", "componentIds": [id]}),
+    )
+    .await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let line = |prefix: &str| {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in /metrics"))
+            .to_owned()
+    };
+    let status = line("uptime_component_status{");
+    assert!(
+        status.contains(&format!("component_id=\"{id}\""))
+            && status.contains("component_name=\"Checkout\"")
+            && status.ends_with(" 3"),
+        "{status}"
+    );
+    // The counts are process-wide gauges other tests' scrapes also set, so
+    // only their presence is asserted here; the per-component series is this
+    // test's own.
+    line("uptime_status_incidents{status=\"investigating\"}");
+    line("uptime_maintenance_windows{state=\"scheduled\"}");
+}
