@@ -209,3 +209,77 @@ status_incident.resolved}', 0)",
         ["partial_outage", "operational"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_manual_status_with_an_end_is_ended_by_the_workers_on_time() {
+    let bed = Bed::new().await;
+    let component = Uuid::now_v7();
+    bed.db
+        .execute(
+            "INSERT INTO components (id, name) VALUES ($1, 'Website')",
+            &[&component],
+        )
+        .await
+        .unwrap();
+    bed.db
+        .execute(
+            "UPDATE components SET manual_status = 'major_outage', manual_message = 'Migrating', \
+                 manual_until = now() + interval '3 seconds' WHERE id = $1",
+            &[&component],
+        )
+        .await
+        .unwrap();
+    let worker = bed.worker(WORKER).await;
+    let source = || async {
+        bed.db
+            .query_one(
+                "SELECT status, status_source, manual_status IS NULL \
+                 FROM components WHERE id = $1",
+                &[&component],
+            )
+            .await
+            .unwrap()
+    };
+    bed.until(Duration::from_secs(10), "the override ends", || async {
+        source().await.get::<_, String>(1) == "automatic"
+    })
+    .await;
+    worker.stop().await;
+    let row = source().await;
+    assert_eq!(row.get::<_, String>(0), "operational");
+    assert!(row.get::<_, bool>(2), "the override is cleared");
+    let history: Vec<(String, String)> = bed
+        .db
+        .query(
+            "SELECT new_status, source FROM component_status_changes WHERE component_id = $1 \
+             ORDER BY id",
+            &[&component],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("operational".to_owned(), "automatic".to_owned()),
+            ("major_outage".to_owned(), "manual".to_owned()),
+            ("operational".to_owned(), "automatic".to_owned()),
+        ]
+    );
+    let lasted: f64 = bed
+        .db
+        .query_one(
+            "SELECT extract(epoch FROM max(at) - min(at) FILTER (WHERE source = 'manual'))::float8 \
+             FROM component_status_changes WHERE component_id = $1",
+            &[&component],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        (3.0..6.0).contains(&lasted),
+        "ended within a clock tick of its time, after {lasted} s"
+    );
+}
