@@ -65,7 +65,9 @@ CREATE TABLE component_status_changes (
     source        text        NOT NULL,
     message       text,
     actor_key_id  uuid,
-    at            timestamptz NOT NULL DEFAULT now()
+    -- The time the change was made, under the component's lock (not the
+    -- transaction's start), so times follow the order of the changes.
+    at            timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX component_status_changes_component_idx ON component_status_changes (component_id, id DESC);
 CREATE INDEX component_status_changes_at_idx ON component_status_changes (at);
@@ -169,11 +171,18 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Brings a component's derived status up to date (its triggers do the rest).
+-- The row is locked first and the status computed by a later statement, so
+-- a transaction that waited for the lock sees what the one before it
+-- committed (two monitors of one component going down at once end as a
+-- major outage, not as two partial ones).
 CREATE FUNCTION uptime_refresh_component(component uuid) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM components WHERE id = component FOR NO KEY UPDATE;
     UPDATE components c SET auto_status = d.status, has_data = d.has_data
     FROM uptime_component_derived(component) d
-    WHERE c.id = component AND (c.auto_status, c.has_data) IS DISTINCT FROM (d.status, d.has_data)
+    WHERE c.id = component AND (c.auto_status, c.has_data) IS DISTINCT FROM (d.status, d.has_data);
+END;
 $$;
 
 -- The shown status: an override in force, else maintenance, else derived.
@@ -202,7 +211,7 @@ BEGIN
         NEW.status_source := 'automatic';
     END IF;
     IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
-        NEW.status_changed_at := now();
+        NEW.status_changed_at := clock_timestamp();
     END IF;
     RETURN NEW;
 END;
@@ -365,10 +374,22 @@ CREATE TRIGGER incidents_link_status_incident AFTER INSERT ON incidents
 -- hands the components it set back to their automatic status.
 CREATE FUNCTION uptime_status_incident_closed() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    c components;
 BEGIN
     UPDATE components SET manual_status = NULL, manual_message = NULL, manual_until = NULL,
         manual_actor = NULL, manual_incident_id = NULL, updated_at = now()
     WHERE manual_incident_id = OLD.id;
+    -- Components it covered without an override, and still failing, are
+    -- the automation's again (those with an override were handed back by
+    -- the update above, whose trigger does the same).
+    IF TG_OP = 'UPDATE' THEN
+        FOR c IN SELECT comp.* FROM components comp
+                 JOIN status_incident_components sic ON sic.component_id = comp.id
+                 WHERE sic.incident_id = OLD.id ORDER BY comp.id LOOP
+            PERFORM uptime_auto_incident(c, NULL, NULL);
+        END LOOP;
+    END IF;
     RETURN NULL;
 END;
 $$;
@@ -378,26 +399,31 @@ CREATE TRIGGER status_incidents_resolved AFTER UPDATE OF resolved_at ON status_i
 CREATE TRIGGER status_incidents_deleted AFTER DELETE ON status_incidents
     FOR EACH ROW EXECUTE FUNCTION uptime_status_incident_closed();
 
--- A component deleted with its automatic incident open: the incident says
--- so and resolves, rather than staying open with nothing to close it.
-CREATE FUNCTION uptime_component_deleted() RETURNS trigger
+-- Before a component is deleted (the API calls this in the same
+-- transaction): its own override ends and its open automatic incident says
+-- so and resolves, with its event, rather than staying open with nothing to
+-- close it.
+CREATE FUNCTION uptime_component_retire(component uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     incident uuid;
+    name text;
 BEGIN
+    UPDATE components SET manual_status = NULL, manual_message = NULL, manual_until = NULL,
+        manual_actor = NULL, manual_incident_id = NULL
+    WHERE id = component AND manual_status IS NOT NULL;
+    SELECT c.name INTO name FROM components c WHERE c.id = component;
     UPDATE status_incidents SET status = 'resolved', resolved_at = now(), updated_at = now()
-    WHERE auto_component_id = OLD.id AND resolved_at IS NULL
+    WHERE auto_component_id = component AND resolved_at IS NULL
     RETURNING id INTO incident;
     IF incident IS NOT NULL THEN
         INSERT INTO status_incident_updates (id, incident_id, status, body, automatic)
         VALUES (gen_random_uuid(), incident, 'resolved',
-                'Resolved: ' || OLD.name || ' is no longer monitored here.', true);
+                'Resolved: ' || name || ' is no longer monitored here.', true);
+        PERFORM uptime_status_event('status_incident.resolved', incident, NULL);
     END IF;
-    RETURN OLD;
 END;
 $$;
-CREATE TRIGGER components_deleted BEFORE DELETE ON components
-    FOR EACH ROW EXECUTE FUNCTION uptime_component_deleted();
 
 -- A monitor whose status changed moves the components it drives.
 CREATE FUNCTION uptime_monitor_status_changed() RETURNS trigger
@@ -432,8 +458,10 @@ CREATE TRIGGER component_monitors_changed AFTER INSERT OR DELETE ON component_mo
 -- within a channel's throttle window of the previous one for the same
 -- component is stored as suppressed.
 ALTER TABLE notification_events
-    ADD COLUMN component_id       uuid REFERENCES components (id) ON DELETE CASCADE,
-    ADD COLUMN status_incident_id uuid REFERENCES status_incidents (id) ON DELETE CASCADE;
+    -- SET NULL: an event already queued is still delivered (and its
+    -- attempts kept) when its component or incident is deleted.
+    ADD COLUMN component_id       uuid REFERENCES components (id) ON DELETE SET NULL,
+    ADD COLUMN status_incident_id uuid REFERENCES status_incidents (id) ON DELETE SET NULL;
 CREATE INDEX notification_events_component_idx
     ON notification_events (component_id, channel_id, created_at DESC) WHERE component_id IS NOT NULL;
 

@@ -169,16 +169,14 @@ fn pool_error_kind(error: &deadpool_postgres::PoolError) -> String {
     }
 }
 
-/// True when Postgres rejected a statement for its data (a constraint, type
-/// or encoding error), as opposed to a connection or availability problem
-/// (classes 08, 53, 57) or a conflict worth retrying as it is (40).
+/// True when Postgres rejected a statement for its data: a data exception
+/// (class 22: encoding, range, format) or an integrity constraint (23).
+/// Everything else — connections, resources, a schema older than this
+/// binary, lock timeouts, conflicts — is worth retrying as it is.
 pub fn is_data_rejection(error: &tokio_postgres::Error) -> bool {
     error.as_db_error().is_some_and(|db| {
         let code = db.code().code();
-        !(code.starts_with("08")
-            || code.starts_with("53")
-            || code.starts_with("57")
-            || code.starts_with("40"))
+        code.starts_with("22") || code.starts_with("23")
     })
 }
 

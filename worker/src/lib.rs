@@ -102,6 +102,7 @@ pub async fn run_until(
         stats.clone(),
         stop_rx.clone(),
     ));
+    let status_clock = tokio::spawn(maintenance::run_status_clock(db.clone(), stop_rx.clone()));
     let notifications = tokio::spawn(notifier::run(
         db.clone(),
         config.clone(),
@@ -144,7 +145,7 @@ pub async fn run_until(
         let _ = give_up_tx.send(true);
         tracing::error!("results still unwritten at the shutdown deadline");
     }
-    let _ = tokio::join!(beats, duties, listener, notifications);
+    let _ = tokio::join!(beats, duties, status_clock, listener, notifications);
     heartbeat::remove(&db, &redis, &config.redis_key_prefix, &identity).await;
     server_handle.stop(true).await;
     let _ = server_task.await;

@@ -43,8 +43,6 @@ pub async fn run(
     reconcile.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rollups = tokio::time::interval(ROLLUP_INTERVAL);
     rollups.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut status_clock = tokio::time::interval(STATUS_CLOCK_INTERVAL);
-    status_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = needed.notified() => {
@@ -67,40 +65,56 @@ pub async fn run(
                     tracing::warn!(error = format!("{error:#}"), "retention and rollups failed");
                 }
             }
-            _ = status_clock.tick() => {
-                if let Err(error) = tick_status_clock(&db).await {
-                    tracing::warn!(error = format!("{error:#}"), "ending expired overrides failed");
-                }
-            }
             _ = stop.changed() => return,
         }
     }
 }
 
-/// The status domain's time-driven changes: overrides that end by
-/// themselves, and the starts and ends of maintenance windows (each edge is
-/// marked once, by whichever worker gets there first).
-async fn tick_status_clock(db: &PgPool) -> anyhow::Result<()> {
-    let mut client = db.get().await?;
-    let ended = shared::model::component::end_expired_overrides(&client).await?;
-    if ended > 0 {
-        tracing::info!(
-            components = ended,
-            "manual component statuses ended by their time"
-        );
+/// The status domain's clock, in a task of its own so a long rollup or
+/// rebuild never holds it up: overrides that end by themselves, and the
+/// starts and ends of maintenance windows (each edge is marked once, by
+/// whichever worker gets there first). Runs until `stop` turns true.
+pub async fn run_status_clock(db: PgPool, mut stop: watch::Receiver<bool>) {
+    let mut clock = tokio::time::interval(STATUS_CLOCK_INTERVAL);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = clock.tick() => tick_status_clock(&db).await,
+            _ = stop.changed() => return,
+        }
     }
-    let report = shared::maintenance::tick(&mut client, shared::maintenance::HORIZON).await?;
-    if report.changed_anything() {
-        tracing::info!(
+}
+
+async fn tick_status_clock(db: &PgPool) {
+    let mut client = match db.get().await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::warn!(error = %error, "status clock: no database connection");
+            return;
+        }
+    };
+    match shared::model::component::end_expired_overrides(&client).await {
+        Ok(0) => {}
+        Ok(ended) => {
+            tracing::info!(
+                components = ended,
+                "manual component statuses ended by their time"
+            );
+        }
+        Err(error) => tracing::warn!(error = %error, "ending expired overrides failed"),
+    }
+    match shared::maintenance::tick(&mut client, shared::maintenance::HORIZON).await {
+        Ok(report) if report.changed_anything() => tracing::info!(
             started = report.started,
             ended = report.ended,
             missed = report.missed,
             components_changed = report.components_changed,
             occurrences_added = report.occurrences_added,
             "maintenance windows"
-        );
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = %error, "maintenance windows: tick failed"),
     }
-    Ok(())
 }
 
 /// Rebuilds the schedule from Postgres if the epoch is missing and this

@@ -55,9 +55,14 @@ dirty AS (INSERT INTO rollup_dirty_hours (hour) \
 SELECT monitor_id, slot_ts, in_maintenance FROM ins";
 
 /// A result taken during maintenance moves only its monitor's last slot:
-/// it neither counts toward failures nor opens, resolves or notifies.
+/// it neither counts toward failures nor opens, resolves or notifies. A
+/// streak of failures that had not yet made the monitor down ends there, so
+/// failures after the window count from the window's end.
 const APPLY_MAINTENANCE: &str = "\
-UPDATE monitors m SET last_slot = r.slot, last_checked_at = r.checked_at \
+UPDATE monitors m SET last_slot = r.slot, last_checked_at = r.checked_at, \
+    consecutive_failures = CASE WHEN m.status = 'down' THEN m.consecutive_failures ELSE 0 END, \
+    failing_since = CASE WHEN m.status = 'down' THEN m.failing_since END, \
+    first_failure_error = CASE WHEN m.status = 'down' THEN m.first_failure_error END \
 FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS r(id, slot, checked_at) \
 WHERE m.id = r.id AND m.enabled AND (m.last_slot IS NULL OR m.last_slot < r.slot)";
 

@@ -470,6 +470,12 @@ async fn delete(
         .await?;
     tx.execute(&statement, &[&id]).await?;
     let before = fetch(&tx, id, true).await?;
+    // Its override ends and its automatic incident resolves (with its
+    // event) before it goes.
+    let statement = tx
+        .prepare_cached("SELECT uptime_component_retire($1)")
+        .await?;
+    tx.execute(&statement, &[&id]).await?;
     let statement = tx
         .prepare_cached("DELETE FROM components WHERE id = $1")
         .await?;

@@ -21,6 +21,7 @@ mod ops;
 mod pages;
 mod process;
 mod status_incidents;
+mod status_races;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
 mod target_policy;

@@ -219,7 +219,8 @@ pub async fn end_expired_overrides(
             "UPDATE components SET manual_status = NULL, manual_message = NULL, \
                  manual_until = NULL, manual_actor = NULL, manual_incident_id = NULL, \
                  updated_at = now() \
-             WHERE manual_until <= now()",
+             WHERE id IN (SELECT id FROM components WHERE manual_until <= now() \
+                          ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)",
         )
         .await?;
     client.execute(&statement, &[]).await
