@@ -7,6 +7,7 @@ pub mod component;
 pub mod maintenance_window;
 pub mod monitor;
 pub mod status_incident;
+pub mod status_page;
 
 use std::ops::RangeInclusive;
 

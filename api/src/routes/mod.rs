@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod monitors;
 pub mod notifications;
 pub mod status_incidents;
+pub mod status_pages;
 pub mod workers;
 
 use actix_web::web;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(maintenance_windows::configure)
             .configure(notifications::configure)
             .configure(status_incidents::configure)
+            .configure(status_pages::configure)
             .configure(workers::configure),
     );
 }

@@ -22,6 +22,7 @@ mod pages;
 mod process;
 mod status_incidents;
 mod status_races;
+mod status_pages;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
 mod target_policy;

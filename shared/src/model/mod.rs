@@ -8,6 +8,7 @@ pub mod component;
 pub mod incident;
 pub mod monitor;
 pub mod status_incident;
+pub mod status_page;
 
 pub use api_key::{ApiKey, Scope};
 pub use audit::AuditEntry;
@@ -20,3 +21,4 @@ pub use monitor::{
     MONITOR_COLUMNS,
 };
 pub use status_incident::{Impact, IncidentStatus, IncidentUpdate, StatusIncident};
+pub use status_page::{Section, StatusPage, Theme};
