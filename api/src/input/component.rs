@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use shared::model::{Component, ComponentStatus};
 use uuid::Uuid;
 
-use super::{time_in_range, Fields};
+use super::Fields;
 use crate::error::ApiError;
 
 /// Fields of a component that only the server sets.
@@ -260,11 +260,7 @@ pub fn parse_status(body: Value, now: DateTime<Utc>) -> Result<StatusRequest, Ap
 /// An optional RFC 3339 time after `now`.
 fn parse_until(fields: &mut Fields, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let value = fields.take("until")?;
-    let parsed = value
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
-        .map(|time| time.with_timezone(&Utc))
-        .filter(time_in_range);
+    let parsed = super::parse_time(&value);
     match parsed {
         Some(until) if until > now => Some(until),
         Some(_) => {
@@ -272,10 +268,7 @@ fn parse_until(fields: &mut Fields, now: DateTime<Utc>) -> Option<DateTime<Utc>>
             None
         }
         None => {
-            fields.error(
-                "until",
-                "must be an RFC 3339 time between the years 0001 and 9999, such as 2030-01-01T12:00:00Z",
-            );
+            fields.error("until", super::TIME_FORMAT);
             None
         }
     }

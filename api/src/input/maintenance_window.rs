@@ -13,7 +13,7 @@ use shared::maintenance::{
 };
 use uuid::Uuid;
 
-use super::{time_in_range, Fields};
+use super::Fields;
 use crate::error::ApiError;
 
 /// Fields of a window that only the server sets.
@@ -304,8 +304,7 @@ fn parse_recurring(fields: &mut Fields) -> Option<Schedule> {
     }
 }
 
-const TIME_FORMAT: &str =
-    "must be an RFC 3339 time between the years 0001 and 9999, such as 2030-01-01T02:00:00Z";
+use super::TIME_FORMAT;
 
 /// A required time; None after an error.
 fn required_time(fields: &mut Fields, name: &str, context: &str) -> Option<DateTime<Utc>> {
@@ -321,11 +320,7 @@ fn optional_time(fields: &mut Fields, name: &str) -> Option<Option<DateTime<Utc>
     let Some(value) = fields.take(name) else {
         return Some(None);
     };
-    let parsed = value
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
-        .map(|time| time.with_timezone(&Utc))
-        .filter(time_in_range);
+    let parsed = super::parse_time(&value);
     match parsed {
         Some(time) => Some(Some(time)),
         None => {

@@ -218,6 +218,20 @@ pub fn time_in_range(time: &DateTime<Utc>) -> bool {
     (1..=9999).contains(&time.year())
 }
 
+/// What a time field must be, for 422 messages.
+pub const TIME_FORMAT: &str =
+    "must be an RFC 3339 time between the years 0001 and 9999, such as 2030-01-01T12:00:00Z";
+
+/// A JSON string holding an RFC 3339 time the API accepts (see
+/// [`time_in_range`]); None for anything else.
+pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
+    value
+        .as_str()
+        .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
+        .map(|time| time.with_timezone(&Utc))
+        .filter(time_in_range)
+}
+
 /// Rejects a time query parameter outside [`time_in_range`], naming it.
 pub fn check_query_time(name: &str, value: Option<DateTime<Utc>>) -> Result<(), ApiError> {
     match value {
@@ -250,6 +264,18 @@ pub fn period(
                 format!("period must be one of {}", allowed.join(", ")),
             )
         })
+}
+
+/// The body of a PATCH: a JSON merge patch, which must be an object.
+pub fn merge_patch_body(patch: Value) -> Result<Value, ApiError> {
+    if patch.is_object() {
+        Ok(patch)
+    } else {
+        Err(ApiError::invalid_field(
+            "",
+            "the body must be a JSON object (a merge patch)",
+        ))
+    }
 }
 
 /// Applies a JSON merge patch (RFC 7386) to `target`.

@@ -10,7 +10,7 @@ use shared::model::status_incident::{Impact, IncidentStatus, StatusIncident};
 use shared::model::ComponentStatus;
 use uuid::Uuid;
 
-use super::{time_in_range, Fields};
+use super::Fields;
 use crate::error::ApiError;
 
 /// Fields of an incident that only the server sets.
@@ -38,8 +38,7 @@ const MAX_POSTMORTEM: usize = 50_000;
 const MAX_COMPONENTS: usize = 100;
 const MAX_MONITOR_INCIDENTS: usize = 100;
 const FUTURE: &str = "must not be in the future";
-const TIME_FORMAT: &str =
-    "must be an RFC 3339 time between the years 0001 and 9999, such as 2030-01-01T00:00:00Z";
+use super::TIME_FORMAT;
 
 /// The editable fields of an incident, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -481,11 +480,7 @@ fn statuses_field(fields: &mut Fields, name: &str) -> Option<BTreeMap<Uuid, Comp
 /// An optional RFC 3339 time the API accepts (see [`time_in_range`]).
 fn time_field(fields: &mut Fields, name: &str) -> Option<DateTime<Utc>> {
     let value = fields.take(name)?;
-    let parsed = value
-        .as_str()
-        .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
-        .map(|at| at.with_timezone(&Utc))
-        .filter(time_in_range);
+    let parsed = super::parse_time(&value);
     if parsed.is_none() {
         fields.error(name, TIME_FORMAT);
     }

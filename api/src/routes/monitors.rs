@@ -425,13 +425,7 @@ async fn patch(
 ) -> Result<web::Json<Monitor>, ApiError> {
     caller.require(Scope::Write)?;
     let id = path.into_inner();
-    let patch = body.into_inner();
-    if !patch.is_object() {
-        return Err(ApiError::invalid_field(
-            "",
-            "the body must be a JSON object (a merge patch)",
-        ));
-    }
+    let patch = input::merge_patch_body(body.into_inner())?;
     let current = {
         let client = state.db.get().await?;
         fetch_existing(&client, id, false).await?

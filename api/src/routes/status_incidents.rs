@@ -483,13 +483,7 @@ async fn patch(
 ) -> Result<web::Json<IncidentView>, ApiError> {
     caller.require(Scope::Write)?;
     let id = path.into_inner();
-    let patch = body.into_inner();
-    if !patch.is_object() {
-        return Err(ApiError::invalid_field(
-            "",
-            "the body must be a JSON object (a merge patch)",
-        ));
-    }
+    let patch = input::merge_patch_body(body.into_inner())?;
     let touches_components =
         patch.get("componentIds").is_some() || patch.get("componentStatuses").is_some();
     let mut client = state.db.get().await?;
