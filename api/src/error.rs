@@ -161,13 +161,13 @@ impl From<tokio_postgres::Error> for ApiError {
             tracing::warn!(%error, "database connection lost");
             return ApiError::Unavailable("the database is unavailable; retry shortly");
         }
-        // Class 22 (data exception: a time, number or text out of range) can
-        // only come from values a request carried. Each is checked at its
+        // Class 22 (data exception: a time, number or text out of range) and
+        // a failed CHECK can only come from values a request carried. Each is checked at its
         // source; this keeps one that slipped through a client error.
-        if error
-            .as_db_error()
-            .is_some_and(|db| db.code().code().starts_with("22"))
-        {
+        if error.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            code.starts_with("22") || code == "23514"
+        }) {
             tracing::warn!(%error, "the database refused a value of the request");
             return ApiError::bad_request(
                 "invalid_value",

@@ -37,6 +37,8 @@ pub struct AppState {
     pub ping_slots: Arc<tokio::sync::Semaphore>,
     /// API keys recently read from Postgres.
     pub keys: Arc<crate::auth::KeyCache>,
+    /// Snapshots of the published status pages, shared by every thread.
+    pub status_pages: Arc<crate::pages::snapshot::Store>,
 }
 
 /// How long a request waits for its own thread's pool before it borrows an
@@ -160,6 +162,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         shared::telemetry::prometheus();
         let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let status_pages = crate::pages::snapshot::Store::new();
+        status_pages.start(&config)?;
         let state = AppState {
             db: Db::build(&config, workers)?,
             redis: shared::redis::build_pool(&config)?,
@@ -169,6 +173,7 @@ impl Application {
             ping_slots: Arc::new(tokio::sync::Semaphore::new(PING_CONCURRENCY)),
             sender: shared::notify::send::Sender::new(&config)?,
             keys: Arc::default(),
+            status_pages,
             config: Arc::new(config),
         };
         let config = Arc::clone(&state.config);
@@ -193,6 +198,7 @@ impl Application {
                 )
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
+                .configure(crate::pages::statuspage_api::configure)
         })
         .workers(workers)
         .client_request_timeout(config.api_read_header_timeout)

@@ -224,11 +224,14 @@ pub const TIME_FORMAT: &str =
 
 /// A JSON string holding an RFC 3339 time the API accepts (see
 /// [`time_in_range`]); None for anything else.
+/// Cut to microseconds, what PostgreSQL keeps, so that what is checked here
+/// (an end after a start, say) is what gets stored.
 pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
+    use chrono::SubsecRound;
     value
         .as_str()
         .and_then(|text| DateTime::parse_from_rfc3339(text.trim()).ok())
-        .map(|time| time.with_timezone(&Utc))
+        .map(|time| time.with_timezone(&Utc).trunc_subsecs(6))
         .filter(time_in_range)
 }
 

@@ -1,7 +1,11 @@
 //! HTML pages: the security headers every page answers with, and the
-//! embedded stylesheets and scripts ([`assets`]) the pages reference.
+//! embedded stylesheets and scripts ([`assets`]) the pages reference; the
+//! in-memory [`snapshot`] of published status pages and their Statuspage
+//! v2 JSON ([`statuspage_api`]).
 
 pub mod assets;
+pub mod snapshot;
+pub mod statuspage_api;
 
 use actix_web::body::MessageBody;
 use actix_web::http::header::{

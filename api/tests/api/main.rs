@@ -20,9 +20,10 @@ mod notifications;
 mod ops;
 mod pages;
 mod process;
+mod public_status;
 mod status_incidents;
-mod status_races;
 mod status_pages;
+mod status_races;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;
 mod target_policy;
