@@ -199,6 +199,8 @@ impl Application {
                 .wrap(from_fn(middleware::observe))
                 .configure(routes::configure)
                 .configure(crate::pages::statuspage_api::configure)
+                .configure(crate::pages::configure_feeds_and_badges)
+                .configure(crate::pages::status_page::configure)
         })
         .workers(workers)
         .client_request_timeout(config.api_read_header_timeout)

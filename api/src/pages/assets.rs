@@ -30,8 +30,19 @@ pub static WORKERS_JS: Asset = Asset::new(
     include_str!("../../assets/workers.js"),
 );
 
+/// The stylesheet of the public status pages.
+pub static STATUS_CSS: Asset =
+    Asset::new("status.css", CSS, include_str!("../../assets/status.css"));
+/// The script of the public status pages: local times, "updated N s ago"
+/// and the quiet refresh.
+pub static STATUS_JS: Asset = Asset::new(
+    "status.js",
+    JAVASCRIPT,
+    include_str!("../../assets/status.js"),
+);
+
 /// Every asset served under [`PREFIX`].
-static ALL: [&Asset; 2] = [&APP_CSS, &WORKERS_JS];
+static ALL: [&Asset; 4] = [&APP_CSS, &WORKERS_JS, &STATUS_CSS, &STATUS_JS];
 
 /// One embedded file.
 pub struct Asset {

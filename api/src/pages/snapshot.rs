@@ -156,6 +156,9 @@ pub struct PageComponent {
     pub days: Vec<ComponentUptime>,
     /// Uptime over all of `days`, in percent; None without data.
     pub uptime_percent: Option<f64>,
+    /// The monitors that drive it. Private: only decides which monitors
+    /// have badges ([`Published::badge_monitors`]); never rendered.
+    pub monitor_ids: Vec<Uuid>,
 }
 
 /// A section: a name and its components in order (a group followed by its
@@ -222,6 +225,8 @@ impl Snapshot {
 pub struct PublishedPage {
     pub snapshot: Snapshot,
     pub documents: statuspage_api::Documents,
+    /// Its Atom and RSS feeds, rendered on first request.
+    pub feeds: super::feeds::Cache,
 }
 
 /// All published pages as of one rebuild.
@@ -234,6 +239,11 @@ pub struct Published {
     pub built_at: Option<DateTime<Utc>>,
     /// How long the last successful build took.
     pub build_time: Duration,
+    /// Every component on a published page, with its status: the
+    /// components that have badges.
+    pub badge_components: HashMap<Uuid, ComponentStatus>,
+    /// The monitors driving those components: the monitors that have badges.
+    pub badge_monitors: HashSet<Uuid>,
 }
 
 impl Published {
@@ -254,6 +264,8 @@ impl Published {
 /// The snapshots shared by every HTTP worker thread.
 pub struct Store {
     published: RwLock<Arc<Published>>,
+    /// Badge figures read from PostgreSQL, kept briefly.
+    pub badge_figures: super::badges::Figures,
     /// Wakes the rebuild loop (NOTIFY, reconnect).
     wake: Notify,
 }
@@ -263,6 +275,7 @@ impl Store {
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
             published: RwLock::new(Arc::default()),
+            badge_figures: super::badges::Figures::default(),
             wake: Notify::new(),
         })
     }
@@ -390,6 +403,14 @@ async fn build_published(
     };
     for snapshot in snapshots {
         let documents = statuspage_api::Documents::render(&snapshot)?;
+        for component in &snapshot.components {
+            published
+                .badge_components
+                .insert(component.id, component.status);
+            published
+                .badge_monitors
+                .extend(component.monitor_ids.iter().copied());
+        }
         if let Some(domain) = &snapshot.page.custom_domain {
             published
                 .by_domain
@@ -400,6 +421,7 @@ async fn build_published(
             Arc::new(PublishedPage {
                 snapshot,
                 documents,
+                feeds: super::feeds::Cache::default(),
             }),
         );
     }
@@ -419,7 +441,9 @@ const COMPONENTS: &str = "WITH listed AS ( \
         SELECT DISTINCT unnest(s.component_ids) AS id FROM status_page_sections s \
         JOIN status_pages p ON p.id = s.page_id WHERE p.published) \
     SELECT c.id, c.name, c.description, c.is_group, c.group_id, c.position, c.status, \
-        c.status_changed_at, c.created_at, c.updated_at \
+        c.status_changed_at, c.created_at, c.updated_at, \
+        ARRAY(SELECT cm.monitor_id FROM component_monitors cm \
+              WHERE cm.component_id = c.id ORDER BY cm.monitor_id) AS monitor_ids \
     FROM components c \
     WHERE c.id IN (SELECT id FROM listed) OR c.group_id IN (SELECT id FROM listed) \
     ORDER BY c.position, c.name, c.id";
@@ -567,6 +591,7 @@ pub async fn build_all(
             updated_at: row.try_get("updated_at")?,
             days: Vec::new(),
             uptime_percent: None,
+            monitor_ids: row.try_get("monitor_ids")?,
         };
         if let Some(group) = component.group_id {
             ordered_children

@@ -4,14 +4,11 @@
 //! rendered once per snapshot (see [`super::snapshot`]) with its ETag;
 //! requests only pick one.
 
-use actix_web::http::header::{
-    self, CacheControl, CacheDirective, ContentType, ETag, EntityTag, IfNoneMatch,
-};
+use actix_web::http::header;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
-use sha2::{Digest, Sha256};
 use shared::maintenance::State;
 use shared::model::status_incident::{IncidentStatus, IncidentUpdate};
 use uuid::Uuid;
@@ -19,6 +16,7 @@ use uuid::Uuid;
 use super::snapshot::{
     PageComponent, PageIncident, PageMaintenance, Snapshot, Store, RECENT_INCIDENTS,
 };
+use super::Rendered;
 use crate::startup::AppState;
 
 /// How long clients and proxies may reuse a document: short, so a page in
@@ -74,23 +72,6 @@ impl Document {
 
     fn index(self) -> usize {
         self as usize
-    }
-}
-
-/// A rendered body and its strong ETag.
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub body: web::Bytes,
-    pub etag: EntityTag,
-}
-
-impl Rendered {
-    fn new(body: Vec<u8>) -> Self {
-        let digest = Sha256::digest(&body);
-        Self {
-            etag: EntityTag::new_strong(hex::encode(&digest[..16])),
-            body: web::Bytes::from(body),
-        }
     }
 }
 
@@ -224,30 +205,13 @@ pub fn serve(
     }
     .ok_or(PublicError::NotFound)?;
     let rendered = page.documents.get(document);
-    let fresh = match request.get_header::<IfNoneMatch>() {
-        Some(IfNoneMatch::Any) => true,
-        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&rendered.etag)),
-        None => false,
-    };
-    let mut response = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    response
-        .insert_header(ETag(rendered.etag.clone()))
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(MAX_AGE_SECONDS),
-        ]))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"));
-    if fresh {
-        return Ok(response.finish());
-    }
-    Ok(response
-        .insert_header(ContentType::json())
-        .body(rendered.body.clone()))
+    Ok(super::conditional(
+        request,
+        rendered,
+        "application/json",
+        MAX_AGE_SECONDS,
+        |_| {},
+    ))
 }
 
 /// A time as Statuspage writes it: ISO 8601, milliseconds, with offset.

@@ -1,13 +1,20 @@
-//! The /workers page in a real browser: Debian's Chromium driven by
-//! playwright-core (tests/browser/workers.mjs) against this API and a worker,
-//! including that the page's CSP stops an injected inline script.
+//! Pages in a real browser: Debian's Chromium driven by playwright-core
+//! against this API. The /workers page (tests/browser/workers.mjs) with a
+//! worker, including that the page's CSP stops an injected inline script;
+//! the public status page (tests/browser/status.mjs) at desktop and phone
+//! widths and in dark mode.
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
+use tokio::sync::Mutex;
 
 use crate::checks::{start_worker, target};
-use crate::helpers::{spawn_app_with, ADMIN_KEY};
+use crate::helpers::{spawn_app, spawn_app_with, ADMIN_KEY};
+
+/// One browser at a time in this test binary: each test holds this while
+/// its script runs.
+static BROWSER: Mutex<()> = Mutex::const_new(());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_real_browser() {
@@ -33,6 +40,7 @@ async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_
     let stop = start_worker(&app);
     let artifacts = format!("{root}/target/browser-artifacts");
     let address = app.address.clone();
+    let browser = BROWSER.lock().await;
     let output = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
             .arg(&script)
@@ -44,6 +52,7 @@ async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_
     .await
     .unwrap()
     .expect("node runs");
+    drop(browser);
     let artifacts = format!("{root}/target/browser-artifacts");
     let _ = stop.send(());
     assert!(
@@ -53,6 +62,190 @@ async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_
         String::from_utf8_lossy(&output.stderr)
     );
     for screenshot in ["workers-desktop.png", "workers-phone.png"] {
+        assert!(std::path::Path::new(&format!("{artifacts}/{screenshot}")).exists());
+    }
+}
+
+/// Creates a component and returns its id.
+async fn component(app: &crate::helpers::TestApp, body: Value) -> String {
+    let response = app.post("/api/v1/components", &body).await;
+    assert_eq!(response.status(), 201);
+    let json: Value = response.json().await.unwrap();
+    json["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_real_browser() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let script = format!("{root}/tests/browser/status.mjs");
+    assert!(
+        std::path::Path::new(&format!(
+            "{root}/tests/browser/node_modules/playwright-core"
+        ))
+        .exists()
+            && std::path::Path::new("/usr/bin/chromium").exists(),
+        "browser test setup missing: run scripts/test-deps.sh (make test does)"
+    );
+    let app = spawn_app().await;
+    let api = component(
+        &app,
+        json!({"name": "API", "description": "Public REST API"}),
+    )
+    .await;
+    let group = component(&app, json!({"name": "Dashboard", "group": true})).await;
+    component(&app, json!({"name": "Web app", "groupId": group})).await;
+    component(&app, json!({"name": "Reports", "groupId": group})).await;
+    let database = component(&app, json!({"name": "Database"})).await;
+    let cdn = component(&app, json!({"name": "CDN"})).await;
+    // History to show: components that existed for 60 days, with a few
+    // outages in the past (the first 30 bars read "no data").
+    app.db
+        .execute(
+            "UPDATE components SET created_at = now() - interval '60 days'",
+            &[],
+        )
+        .await
+        .unwrap();
+    app.db
+        .execute(
+            "INSERT INTO component_status_changes (component_id, old_status, new_status, source, at) \
+             SELECT id, 'operational', 'operational', 'automatic', created_at FROM components",
+            &[],
+        )
+        .await
+        .unwrap();
+    let api_id: uuid::Uuid = api.parse().unwrap();
+    let database_id: uuid::Uuid = database.parse().unwrap();
+    for (id, days_ago, status, hours) in [
+        (api_id, 41, "partial_outage", 3),
+        (api_id, 12, "major_outage", 1),
+        (database_id, 25, "degraded_performance", 8),
+        (database_id, 6, "major_outage", 5),
+    ] {
+        app.db
+            .execute(
+                "INSERT INTO component_status_changes (component_id, old_status, new_status, source, at) \
+                 VALUES ($1, 'operational', $2, 'automatic', now() - make_interval(days => $3)), \
+                        ($1, $2, 'operational', 'automatic', \
+                         now() - make_interval(days => $3) + make_interval(hours => $4))",
+                &[&id, &status, &days_ago, &hours],
+            )
+            .await
+            .unwrap();
+    }
+    let response = app
+        .post(
+            "/api/v1/status-pages",
+            &json!({"slug": "acme", "title": "Acme Cloud", "uptimeDays": 90, "historyDays": 14,
+                    "description": "Current status of Acme Cloud's services.",
+                    "homepageUrl": "https://acme.example.com",
+                    "footerText": "Questions? Write to support@acme.example.com.",
+                    "sections": [{"name": "Applications", "componentIds": [api, group]},
+                                 {"name": "Infrastructure", "componentIds": [database, cdn]}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let page: Value = response.json().await.unwrap();
+    let path = format!("/api/v1/status-pages/{}", page["id"].as_str().unwrap());
+    assert_eq!(
+        app.patch(&path, &json!({"published": true})).await.status(),
+        200
+    );
+    // A resolved incident for the history, an active one with a timeline,
+    // and maintenance.
+    let response = app
+        .post(
+            "/api/v1/status-incidents",
+            &json!({"name": "Delayed report e-mails", "impact": "minor",
+                    "body": "Report e-mails are delayed by up to 20 minutes.", "componentIds": [api]}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let resolved: Value = response.json().await.unwrap();
+    let response = app
+        .post(
+            &format!(
+                "/api/v1/status-incidents/{}/updates",
+                resolved["id"].as_str().unwrap()
+            ),
+            &json!({"status": "resolved", "body": "E-mails are on time again."}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let incident = "Database failover in progress";
+    let response = app
+        .post(
+            "/api/v1/status-incidents",
+            &json!({"name": incident, "body": "Some requests fail while the primary database is unreachable.",
+                    "componentIds": [database, api],
+                    "componentStatuses": {database.clone(): "partial_outage"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let active: Value = response.json().await.unwrap();
+    let response = app
+        .post(
+            &format!("/api/v1/status-incidents/{}/updates", active["id"].as_str().unwrap()),
+            &json!({"status": "identified",
+                    "body": "We are failing over to the standby database.\nWrites may fail for a few minutes."}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let soon = chrono::Utc::now() + chrono::Duration::days(3);
+    let response = app
+        .post(
+            "/api/v1/maintenance-windows",
+            &json!({"title": "CDN certificate rotation", "componentIds": [cdn],
+                    "description": "Brief reconnects are expected.",
+                    "startsAt": soon.to_rfc3339(),
+                    "endsAt": (soon + chrono::Duration::hours(1)).to_rfc3339()}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    // Wait for the snapshot to show the timeline.
+    let url = format!("{}/status/acme", app.address);
+    let started = std::time::Instant::now();
+    loop {
+        let body = app
+            .anonymous(reqwest::Method::GET, "/status/acme")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains("failing over") && body.contains("CDN certificate rotation") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "page never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let artifacts = format!("{root}/target/browser-artifacts");
+    let out = artifacts.clone();
+    let browser = BROWSER.lock().await;
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(&script)
+            .arg(&url)
+            .arg("Partial outage")
+            .arg(incident)
+            .arg(&out)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    drop(browser);
+    assert!(
+        output.status.success(),
+        "browser test failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for screenshot in ["status-desktop.png", "status-phone.png", "status-dark.png"] {
         assert!(std::path::Path::new(&format!("{artifacts}/{screenshot}")).exists());
     }
 }

@@ -9,6 +9,7 @@ mod browser;
 mod channels;
 mod checks;
 mod components;
+mod feeds_badges;
 mod fuzz;
 mod health;
 mod helpers;
@@ -22,6 +23,7 @@ mod pages;
 mod process;
 mod public_status;
 mod status_incidents;
+mod status_page_html;
 mod status_pages;
 mod status_races;
 #[path = "../../../shared/tests/support/mod.rs"]
