@@ -103,7 +103,7 @@ impl Net {
             return Err(Failure::new(
                 Phase::Connect,
                 format!(
-                    "refused: {host} is a loopback name (set ALLOW_PRIVATE_TARGETS=true to allow)"
+                    "refused: {host} is a loopback name, a private or reserved target (set ALLOW_PRIVATE_TARGETS=true to allow)"
                 ),
             ));
         }

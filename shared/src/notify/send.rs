@@ -104,7 +104,7 @@ impl Resolve for PolicyResolver {
             let host = name.as_str().to_owned();
             if !allow_private && crate::target_policy::is_loopback_name(&host) {
                 return Err(format!(
-                    "refused: {host} is a loopback name (set ALLOW_PRIVATE_TARGETS=true to allow)"
+                    "refused: {host} is a loopback name, a private or reserved target (set ALLOW_PRIVATE_TARGETS=true to allow)"
                 )
                 .into());
             }
