@@ -38,6 +38,17 @@ mod embedded {
     refinery::embed_migrations!("../migrations");
 }
 
+/// The versions and checksums of the migrations built into this binary: a
+/// fingerprint of the schema it creates.
+pub fn embedded_migrations_fingerprint() -> String {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| format!("{}:{}", m.version(), m.checksum()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Parses the configured URL into a connection config with our timeouts.
 pub fn pg_config(config: &Config) -> anyhow::Result<tokio_postgres::Config> {
     let mut pg: tokio_postgres::Config = config

@@ -63,23 +63,13 @@ pub async fn connect(db_name: &str) -> tokio_postgres::Client {
     client
 }
 
-/// Name of the migrated template, derived from the migrations' content so a
-/// schema change makes a new one.
+/// Name of the migrated template, derived from the migrations built into
+/// this binary (which are what fill it), so a schema change makes a new one
+/// and a binary never uses a template another build's migrations filled.
 fn template_name() -> &'static str {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
-        let mut files: Vec<_> = std::fs::read_dir(dir)
-            .expect("migrations directory")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        files.sort();
-        let mut all = Vec::new();
-        for file in files {
-            all.extend(std::fs::read(&file).expect("migration file"));
-        }
-        let digest = crate::model::api_key::hash_key(&String::from_utf8_lossy(&all));
+        let digest = crate::model::api_key::hash_key(&crate::db::embedded_migrations_fingerprint());
         format!("uptime_template_{}", hex_prefix(&digest))
     })
 }

@@ -329,12 +329,15 @@ async fn rebuild_loop(store: Weak<Store>, pool: deadpool_postgres::Pool) {
                 "status page rebuild failed; serving the last snapshot"
             ),
         }
+        let built = started.elapsed();
         tokio::select! {
             () = strong.wake.notified() => {}
             () = tokio::time::sleep(REBUILD_EVERY) => {}
         }
-        // A burst of changes (each statement notifies) makes one rebuild.
-        tokio::time::sleep_until(started + MIN_REBUILD_GAP).await;
+        // A burst of changes (each statement notifies) makes one rebuild,
+        // and builds never take more than half the time: the pause after
+        // one is at least as long as the build.
+        tokio::time::sleep(MIN_REBUILD_GAP.max(built)).await;
     }
 }
 

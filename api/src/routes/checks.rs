@@ -34,6 +34,20 @@ pub struct CheckNowQuery {
     wait: Option<bool>,
 }
 
+/// The monitor as stored now: 404 once deleted, 409 once paused.
+async fn still_enabled(state: &AppState, id: Uuid) -> Result<shared::model::Monitor, ApiError> {
+    let client = state.db.get().await?;
+    let monitor = fetch_existing(&client, id, false).await?;
+    if monitor.spec.enabled {
+        Ok(monitor)
+    } else {
+        Err(ApiError::Conflict(
+            "the monitor is paused; resume it first, or use POST /ping-endpoint for a one-off check"
+                .to_owned(),
+        ))
+    }
+}
+
 #[tracing::instrument(skip_all, fields(monitor_id = %path))]
 pub async fn check_now(
     state: web::Data<AppState>,
@@ -55,7 +69,10 @@ pub async fn check_now(
     }
     let mut outcome = state.schedule.check_now(&state.redis, id).await?;
     if outcome == CheckNow::NotScheduled {
-        // Redis lost this monitor (restart, missed update): schedule it again.
+        // Redis lost this monitor (restart, missed update), or a delete or
+        // pause is removing it right now: read it again before scheduling
+        // it, so a monitor being deleted or paused is not put back.
+        let monitor = still_enabled(&state, id).await?;
         let entry = Entry::of(&monitor);
         state.schedule.upsert(&state.redis, &entry, false).await?;
         outcome = state.schedule.check_now(&state.redis, id).await?;
@@ -64,9 +81,11 @@ pub async fn check_now(
         CheckNow::Due { slot_ms } => (slot_ms, false),
         CheckNow::AfterInFlight { slot_ms } => (slot_ms, true),
         CheckNow::NotScheduled => {
+            // Removed again meanwhile: say why if it was deleted or paused.
+            still_enabled(&state, id).await?;
             return Err(ApiError::Unavailable(
                 "the monitor could not be scheduled; retry shortly",
-            ))
+            ));
         }
     };
     let slot = slot_time(slot_ms);

@@ -104,7 +104,7 @@ async fn lock(tx: &Transaction<'_>, id: Uuid) -> Result<StatusIncident, ApiError
                 OR c.id IN (SELECT sic.component_id FROM status_incident_components sic \
                             WHERE sic.incident_id = $1) \
                 OR c.id = (SELECT si.auto_component_id FROM status_incidents si WHERE si.id = $1) \
-             ORDER BY c.id FOR NO KEY UPDATE",
+             ORDER BY c.is_group, c.id FOR NO KEY UPDATE",
         )
         .await?;
     tx.execute(&statement, &[&id]).await?;
@@ -188,7 +188,9 @@ async fn write_links(
 /// that this transaction and a worker's cannot wait on each other.
 async fn lock_components(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<(), ApiError> {
     let statement = tx
-        .prepare_cached("SELECT 1 FROM components WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+        .prepare_cached(
+            "SELECT 1 FROM components WHERE id = ANY($1) ORDER BY is_group, id FOR NO KEY UPDATE",
+        )
         .await?;
     tx.execute(&statement, &[&ids]).await?;
     Ok(())
@@ -228,7 +230,7 @@ async fn clear_overrides(tx: &Transaction<'_>, id: Uuid, keep: &[Uuid]) -> Resul
     let statement = tx
         .prepare_cached(
             "SELECT id FROM components WHERE manual_incident_id = $1 AND NOT (id = ANY($2)) \
-             ORDER BY id FOR NO KEY UPDATE",
+             ORDER BY is_group, id FOR NO KEY UPDATE",
         )
         .await?;
     let ids: Vec<Uuid> = tx
