@@ -5,9 +5,9 @@
 use std::sync::OnceLock;
 
 use actix_web::http::header::{
-    CacheControl, CacheDirective, ETag, EntityTag, IfNoneMatch, X_CONTENT_TYPE_OPTIONS,
+    CacheControl, CacheDirective, ETag, EntityTag, X_CONTENT_TYPE_OPTIONS,
 };
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::error::ApiError;
 
@@ -116,11 +116,7 @@ async fn serve(request: HttpRequest, name: web::Path<String>) -> Result<HttpResp
         .find(|asset| asset.fingerprint().hashed_name == *name)
         .ok_or(ApiError::NotFound("asset"))?;
     let fingerprint = asset.fingerprint();
-    let held = match request.get_header::<IfNoneMatch>() {
-        Some(IfNoneMatch::Any) => true,
-        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(&fingerprint.etag)),
-        None => false,
-    };
+    let held = super::client_holds(&request, &fingerprint.etag);
     let mut response = if held {
         HttpResponse::NotModified()
     } else {

@@ -14,9 +14,10 @@ use chrono::{DateTime, Utc};
 use shared::maintenance::State;
 
 use super::snapshot::{PageIncident, PageMaintenance, Snapshot};
-use super::statuspage_api::{valid_slug, PublicError};
+use super::statuspage_api::PublicError;
 use super::Rendered;
 use crate::startup::AppState;
+use shared::model::status_page::is_valid_slug;
 
 /// How long clients and proxies may reuse a feed (as the JSON documents).
 pub const MAX_AGE_SECONDS: u32 = 10;
@@ -119,7 +120,7 @@ async fn by_slug(
     request: HttpRequest,
 ) -> Result<HttpResponse, PublicError> {
     let (slug, file) = path.into_inner();
-    if !valid_slug(&slug) {
+    if !is_valid_slug(&slug) {
         return Err(PublicError::NotFound);
     }
     let format = Format::from_file(&file).ok_or(PublicError::NotFound)?;

@@ -75,6 +75,15 @@ impl Rendered {
     }
 }
 
+/// Whether the request's `If-None-Match` names `etag` (so 304 answers it).
+pub fn client_holds(request: &HttpRequest, etag: &EntityTag) -> bool {
+    match request.get_header::<IfNoneMatch>() {
+        Some(IfNoneMatch::Any) => true,
+        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(etag)),
+        None => false,
+    }
+}
+
 /// Answers a public, cacheable body: `304 Not Modified` when the request's
 /// `If-None-Match` names its ETag, else `200` with `content_type`; both with
 /// the ETag, `Cache-Control: public, max-age=...`, CORS open to all and
@@ -86,11 +95,7 @@ pub fn conditional(
     max_age_seconds: u32,
     extra: impl FnOnce(&mut HttpResponseBuilder),
 ) -> HttpResponse {
-    let fresh = match request.get_header::<IfNoneMatch>() {
-        Some(IfNoneMatch::Any) => true,
-        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&rendered.etag)),
-        None => false,
-    };
+    let fresh = client_holds(request, &rendered.etag);
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {

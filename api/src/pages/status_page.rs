@@ -5,14 +5,11 @@
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use actix_web::http::header::{
-    self, CacheControl, CacheDirective, ContentType, ETag, EntityTag, IfNoneMatch,
-};
+use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, ETag};
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, Utc};
-use sha2::{Digest, Sha256};
 use shared::component_uptime::ComponentUptime;
 use shared::maintenance::State;
 use shared::model::component::ComponentStatus;
@@ -23,10 +20,12 @@ use super::assets::{STATUS_CSS, STATUS_JS};
 use super::snapshot::{
     Overall, PageComponent, PageIncident, PageMaintenance, PublishedPage, Snapshot,
 };
-use super::statuspage_api::{valid_slug, MAX_AGE_SECONDS};
+use super::statuspage_api::MAX_AGE_SECONDS;
+use super::Rendered;
 use super::PAGE_POLICY;
 use crate::middleware::RequestId;
 use crate::startup::AppState;
+use shared::model::status_page::is_valid_slug;
 
 /// How many past incidents one page of the history lists.
 const HISTORY_PAGE_SIZE: usize = 20;
@@ -221,7 +220,7 @@ fn find(
     request: &HttpRequest,
     wanted: Wanted<'_>,
 ) -> Result<(Arc<PublishedPage>, Links), ViewError> {
-    if matches!(wanted, Wanted::Slug(slug) if !valid_slug(slug)) {
+    if matches!(wanted, Wanted::Slug(slug) if !is_valid_slug(slug)) {
         return Err(ViewError::NotFound);
     }
     let published = state.status_pages.published();
@@ -321,7 +320,7 @@ fn respond(
         if let Some(body) = RENDER_CACHE.get(&page, &key) {
             return Ok(body);
         }
-        let body = Arc::new(Body::new(render(&page.snapshot, &links, show)?));
+        let body = Arc::new(Rendered::new(render(&page.snapshot, &links, show)?));
         RENDER_CACHE.put(&page, key, Arc::clone(&body));
         Ok(body)
     });
@@ -362,22 +361,6 @@ fn render(snapshot: &Snapshot, links: &Links, show: Show) -> Result<String, View
     }
 }
 
-/// A rendered page and its strong ETag.
-struct Body {
-    html: web::Bytes,
-    etag: EntityTag,
-}
-
-impl Body {
-    fn new(html: String) -> Self {
-        let digest = Sha256::digest(html.as_bytes());
-        Self {
-            etag: EntityTag::new_strong(hex::encode(&digest[..16])),
-            html: web::Bytes::from(html),
-        }
-    }
-}
-
 /// How many rendered answers are kept before those of replaced snapshots
 /// are dropped.
 const RENDER_CACHE_PRUNE_AT: usize = 256;
@@ -396,11 +379,11 @@ struct RenderCache {
 struct CacheEntry {
     page: Weak<PublishedPage>,
     key: String,
-    body: Arc<Body>,
+    body: Arc<Rendered>,
 }
 
 impl RenderCache {
-    fn get(&self, page: &Arc<PublishedPage>, key: &str) -> Option<Arc<Body>> {
+    fn get(&self, page: &Arc<PublishedPage>, key: &str) -> Option<Arc<Rendered>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .iter()
@@ -408,7 +391,7 @@ impl RenderCache {
             .map(|e| Arc::clone(&e.body))
     }
 
-    fn put(&self, page: &Arc<PublishedPage>, key: String, body: Arc<Body>) {
+    fn put(&self, page: &Arc<PublishedPage>, key: String, body: Arc<Rendered>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= RENDER_CACHE_PRUNE_AT {
             entries.retain(|e| e.page.strong_count() > 0);
@@ -437,12 +420,8 @@ fn with_page_headers(
 
 /// `200` with the body's ETag and a short public max-age, or `304` when
 /// the client holds this body.
-fn cached(request: &HttpRequest, body: &Body) -> HttpResponse {
-    let fresh = match request.get_header::<IfNoneMatch>() {
-        Some(IfNoneMatch::Any) => true,
-        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(&body.etag)),
-        None => false,
-    };
+fn cached(request: &HttpRequest, body: &Rendered) -> HttpResponse {
+    let fresh = super::client_holds(request, &body.etag);
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {
@@ -457,7 +436,7 @@ fn cached(request: &HttpRequest, body: &Body) -> HttpResponse {
     if fresh {
         response.finish()
     } else {
-        response.body(body.html.clone())
+        response.body(body.body.clone())
     }
 }
 

@@ -18,14 +18,12 @@ use super::snapshot::{
 };
 use super::Rendered;
 use crate::startup::AppState;
+use shared::model::status_page::is_valid_slug;
 
 /// How long clients and proxies may reuse a document: short, so a page in
 /// trouble shows it within seconds, yet a storm of readers is served by
 /// caches (the snapshot itself is at most a few seconds old).
 pub const MAX_AGE_SECONDS: u32 = 10;
-
-/// The longest slug a page may have (as the database's CHECK).
-const MAX_SLUG: usize = 64;
 
 /// The documents, by their path under `/api/v2/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,18 +139,6 @@ impl ResponseError for PublicError {
     }
 }
 
-/// Whether `slug` can name a page: lowercase letters, digits and inner
-/// hyphens, at most [`MAX_SLUG`] characters.
-pub fn valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
-        && slug.len() <= MAX_SLUG
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !slug.starts_with('-')
-        && !slug.ends_with('-')
-}
-
 /// `GET /status/{slug}/api/v2/{document}`.
 #[tracing::instrument(skip_all, fields(slug = %path.0))]
 async fn document(
@@ -161,7 +147,7 @@ async fn document(
     request: HttpRequest,
 ) -> Result<HttpResponse, PublicError> {
     let (slug, name) = path.into_inner();
-    if !valid_slug(&slug) {
+    if !is_valid_slug(&slug) {
         return Err(PublicError::NotFound);
     }
     let document = Document::from_path(&name).ok_or(PublicError::NotFound)?;
