@@ -10,7 +10,6 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use futures_util::future::try_join_all;
 use futures_util::StreamExt;
 use shared::component_uptime::{self, ComponentUptime};
 use shared::config::Config;
@@ -513,44 +512,69 @@ impl DayBars {
         }
     }
 
-    /// The [`MAX_UPTIME_DAYS`] bars of `component` ending with `today`.
-    async fn bars(
-        &self,
+    /// The [`MAX_UPTIME_DAYS`] bars of each of `components` ending with
+    /// `today`, in two statements at most: all bars of the components not
+    /// cached, today's bar of those whose status changed or whose today's
+    /// bar is older than [`TODAY_REFRESH`]. Keeps what it computed and
+    /// forgets components no longer shown.
+    async fn update<'a>(
+        &mut self,
         client: &impl deadpool_postgres::GenericClient,
-        component: &PageComponent,
+        components: impl Iterator<Item = &'a PageComponent>,
         today: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> Result<CachedBars, tokio_postgres::Error> {
+    ) -> Result<HashMap<Uuid, Vec<ComponentUptime>>, tokio_postgres::Error> {
         let day = TimeDelta::days(1);
-        let id = component.id;
-        let bars = match self.cached.get(&id) {
-            Some(cached)
-                if cached.status_changed_at == component.status_changed_at
-                    && now - cached.computed_at < TODAY_REFRESH =>
-            {
-                return Ok(cached.clone());
+        let mut kept = HashMap::new();
+        let (mut whole, mut today_only) = (Vec::new(), Vec::new());
+        for component in components {
+            match self.cached.remove(&component.id) {
+                Some(cached)
+                    if cached.status_changed_at == component.status_changed_at
+                        && now - cached.computed_at < TODAY_REFRESH =>
+                {
+                    kept.insert(component.id, cached);
+                }
+                Some(mut cached) => {
+                    cached.bars.pop();
+                    cached.computed_at = now;
+                    cached.status_changed_at = component.status_changed_at;
+                    today_only.push(component.id);
+                    kept.insert(component.id, cached);
+                }
+                None => {
+                    whole.push(component.id);
+                    kept.insert(
+                        component.id,
+                        CachedBars {
+                            bars: Vec::new(),
+                            computed_at: now,
+                            status_changed_at: component.status_changed_at,
+                        },
+                    );
+                }
             }
-            Some(cached) => {
-                let mut bars = cached.bars.clone();
-                bars.pop();
-                bars.extend(component_uptime::series(client, id, today, day, 1).await?);
-                bars
+        }
+        let first = today - day * (MAX_UPTIME_DAYS as i32 - 1);
+        let fresh = component_uptime::series_of(client, &whole, first, day, MAX_UPTIME_DAYS);
+        let fresh = fresh.await?;
+        let todays = component_uptime::series_of(client, &today_only, today, day, 1).await?;
+        for (id, bars) in fresh.into_iter().chain(todays) {
+            if let Some(cached) = kept.get_mut(&id) {
+                cached.bars.extend(bars);
             }
-            None => {
-                let first = today - day * (MAX_UPTIME_DAYS as i32 - 1);
-                component_uptime::series(client, id, first, day, MAX_UPTIME_DAYS).await?
-            }
-        };
-        Ok(CachedBars {
-            bars,
-            computed_at: now,
-            status_changed_at: component.status_changed_at,
-        })
+        }
+        let bars = kept.iter().map(|(id, c)| (*id, c.bars.clone())).collect();
+        self.cached = kept;
+        Ok(bars)
     }
 
-    /// Keeps `computed` (per `ids`), and nothing of components no longer shown.
-    fn keep(&mut self, ids: &[Uuid], computed: &[CachedBars]) {
-        self.cached = ids.iter().copied().zip(computed.iter().cloned()).collect();
+    /// Makes every cached today's bar due for recomputation, as if
+    /// [`TODAY_REFRESH`] had passed (the page-build benchmark's steady state).
+    pub fn expire_today(&mut self) {
+        for cached in self.cached.values_mut() {
+            cached.computed_at -= TODAY_REFRESH;
+        }
     }
 }
 
@@ -605,23 +629,14 @@ pub async fn build_all(
         all_components.insert(component.id, component);
     }
 
-    // Day bars: the one uptime computation, per component, pipelined on
-    // this connection, for what `bars_cache` does not hold.
+    // Day bars: the one uptime computation, for all components at once,
+    // for what `bars_cache` does not hold.
     let today = now.duration_trunc(TimeDelta::days(1))?;
     bars_cache.start_day(today);
-    let ids: Vec<Uuid> = all_components.values().map(|c| c.id).collect();
-    let computed = try_join_all(
-        all_components
-            .values()
-            .map(|component| bars_cache.bars(&tx, component, today, now)),
-    )
-    .await?;
-    bars_cache.keep(&ids, &computed);
-    let bars: HashMap<Uuid, Vec<ComponentUptime>> = ids
-        .iter()
-        .copied()
-        .zip(computed.into_iter().map(|c| c.bars))
-        .collect();
+    let ids: Vec<Uuid> = all_components.keys().copied().collect();
+    let bars = bars_cache
+        .update(&tx, all_components.values(), today, now)
+        .await?;
 
     let oldest_history = pages
         .iter()
