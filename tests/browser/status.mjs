@@ -4,11 +4,14 @@
 // would; times are rewritten in the reader's zone; nothing overflows at
 // 1280 px or 375 px, in light or dark; no CSP violation. Saves screenshots.
 //
-// usage: node status.mjs <page-url> <banner-words> <incident-name> <artifact-dir>
+// With a fifth argument, a page with monitor details: they open by
+// keyboard and wrap at 375 px in light and dark.
+//
+// usage: node status.mjs <page-url> <banner-words> <incident-name> <artifact-dir> [details-page-url]
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const [url, bannerWords, incidentName, artifacts] = process.argv.slice(2);
+const [url, bannerWords, incidentName, artifacts, detailsUrl] = process.argv.slice(2);
 if (!url || !bannerWords || !incidentName || !artifacts) {
   console.error("usage: node status.mjs <page-url> <banner-words> <incident-name> <artifact-dir>");
   process.exit(2);
@@ -134,6 +137,32 @@ try {
   if ((await page.evaluate(() => window.__loadMarker)) !== 1) fail("the refresh reloaded the page");
   if (!(await group.evaluate((d) => d.open))) fail("the refresh closed an open group");
   if ((await page.evaluate(() => window.scrollY)) !== scrolled) fail("the refresh lost the scroll position");
+
+  if (detailsUrl) {
+    const details = await context.newPage();
+    await details.addInitScript(() => {
+      window.__violations = [];
+      document.addEventListener("securitypolicyviolation", (event) =>
+        window.__violations.push(event.effectiveDirective + " " + event.blockedURI));
+    });
+    await details.setViewportSize({ width: 375, height: 812 });
+    const answer = await details.goto(detailsUrl);
+    if (answer.status() !== 200) fail("details page answered " + answer.status());
+    const summary = details.getByText("1 check behind API (edge)", { exact: true });
+    await summary.focus();
+    await details.keyboard.press("Enter");
+    await details.getByText("API health probe").waitFor();
+    await details.getByText(/timed out after 10 s/).waitFor();
+    await noOverflow(details, "details at 375 px");
+    await details.screenshot({ path: artifacts + "/status-details-phone.png", fullPage: true });
+    await details.emulateMedia({ colorScheme: "dark" });
+    await details.waitForTimeout(200);
+    await noOverflow(details, "details in dark");
+    await details.screenshot({ path: artifacts + "/status-details-dark.png", fullPage: true });
+    const broken = await details.evaluate(() => window.__violations);
+    if (broken.length) fail("the details page breaks its own CSP: " + broken.join(", "));
+    await details.close();
+  }
 
   const violations = await page.evaluate(() => window.__violations);
   if (violations.length) fail("the page breaks its own CSP: " + violations.join(", "));

@@ -155,9 +155,30 @@ pub struct PageComponent {
     pub days: Vec<ComponentUptime>,
     /// Uptime over all of `days`, in percent; None without data.
     pub uptime_percent: Option<f64>,
-    /// The monitors that drive it. Private: only decides which monitors
-    /// have badges ([`Published::badge_monitors`]); never rendered.
+    /// The monitors that drive it. Private: decides which monitors have
+    /// badges ([`Published::badge_monitors`]); rendered only as `monitors`.
     pub monitor_ids: Vec<Uuid>,
+    /// Its monitors' details, only on a page with `show_monitor_details`
+    /// (empty on every other page).
+    pub monitors: Vec<PageMonitor>,
+}
+
+/// A monitor as a page with `showMonitorDetails` shows it: its name,
+/// target, status and latest check.
+#[derive(Debug, Clone)]
+pub struct PageMonitor {
+    pub id: Uuid,
+    pub name: String,
+    /// Its check type (`http`, `tcp`, ...).
+    pub kind: String,
+    pub target: String,
+    /// `up`, `down`, `degraded`, `unknown` or `paused`.
+    pub status: String,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// The latest check's total time, when it has one.
+    pub latency_ms: Option<f64>,
+    /// The latest check's error, when it failed.
+    pub error: Option<String>,
 }
 
 /// A section: a name and its components in order (a group followed by its
@@ -472,6 +493,17 @@ const INCIDENTS: &str = "WITH touching AS ( \
     WHERE si.id IN (SELECT id FROM touching) OR si.id IN (SELECT id FROM recent) \
     ORDER BY si.started_at DESC, si.id DESC";
 
+/// The monitors `$1` with their latest check of the last two days (runtime
+/// partition pruning keeps this to the newest partitions).
+const MONITORS: &str = "SELECT m.id, m.name, m.type, m.target, \
+        CASE WHEN m.enabled THEN m.status ELSE 'paused' END AS status, m.last_checked_at, \
+        r.total_ms::float8 AS total_ms, r.error \
+    FROM monitors m \
+    LEFT JOIN LATERAL (SELECT cr.total_ms, cr.error FROM check_results cr \
+        WHERE cr.monitor_id = m.id AND cr.slot_ts >= now() - interval '2 days' \
+        ORDER BY cr.slot_ts DESC LIMIT 1) r ON true \
+    WHERE m.id = ANY($1) ORDER BY m.name, m.id";
+
 const UPDATES: &str = "SELECT {COLUMNS} FROM status_incident_updates \
     WHERE incident_id = ANY($1) ORDER BY display_at DESC, id DESC";
 
@@ -619,6 +651,7 @@ pub async fn build_all(
             days: Vec::new(),
             uptime_percent: None,
             monitor_ids: row.try_get("monitor_ids")?,
+            monitors: Vec::new(),
         };
         if let Some(group) = component.group_id {
             ordered_children
@@ -675,6 +708,7 @@ pub async fn build_all(
         .iter()
         .map(Window::from_row)
         .collect::<Result<Vec<_>, _>>()?;
+    let monitors = monitor_details(&tx, &pages, &all_components).await?;
     tx.commit().await?;
 
     let mut snapshots = Vec::with_capacity(pages.len());
@@ -720,10 +754,51 @@ pub async fn build_all(
             &incidents,
             &updates,
             &windows,
+            &monitors,
             now,
         ));
     }
     Ok(snapshots)
+}
+
+/// The monitors of the components on pages that show monitor details
+/// (none are read when no page does).
+async fn monitor_details(
+    tx: &deadpool_postgres::Transaction<'_>,
+    pages: &[tokio_postgres::Row],
+    components: &HashMap<Uuid, PageComponent>,
+) -> anyhow::Result<HashMap<Uuid, PageMonitor>> {
+    let mut any = false;
+    for page in pages {
+        any |= page.try_get::<_, bool>("show_monitor_details")?;
+    }
+    let ids: Vec<Uuid> = components
+        .values()
+        .flat_map(|c| c.monitor_ids.iter().copied())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if !any || ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = tx
+        .query(&tx.prepare_cached(MONITORS).await?, &[&ids])
+        .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let monitor = PageMonitor {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            kind: row.try_get("type")?,
+            target: row.try_get("target")?,
+            status: row.try_get("status")?,
+            last_checked_at: row.try_get("last_checked_at")?,
+            latency_ms: row.try_get("total_ms")?,
+            error: row.try_get("error")?,
+        };
+        out.insert(monitor.id, monitor);
+    }
+    Ok(out)
 }
 
 /// One page's snapshot from what [`build_all`] read for all pages.
@@ -737,8 +812,10 @@ fn assemble(
     incidents: &[StatusIncident],
     updates: &HashMap<Uuid, Vec<IncidentUpdate>>,
     windows: &[Window],
+    monitors: &HashMap<Uuid, PageMonitor>,
     now: DateTime<Utc>,
 ) -> Snapshot {
+    let details = page.show_monitor_details;
     let days = page.uptime_days as usize;
     let mut components: Vec<PageComponent> = Vec::new();
     let mut seen = HashSet::new();
@@ -756,6 +833,14 @@ fn assemble(
             .map(|all| all[all.len().saturating_sub(days)..].to_vec())
             .unwrap_or_default();
         component.uptime_percent = uptime_over(&component.days);
+        if details {
+            component.monitors = component
+                .monitor_ids
+                .iter()
+                .filter_map(|id| monitors.get(id).cloned())
+                .collect();
+            component.monitors.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         out.push(component);
         true
     };

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::assets::{STATUS_CSS, STATUS_JS};
 use super::snapshot::{
-    Overall, PageComponent, PageIncident, PageMaintenance, PublishedPage, Snapshot,
+    Overall, PageComponent, PageIncident, PageMaintenance, PageMonitor, PublishedPage, Snapshot,
 };
 use super::statuspage_api::MAX_AGE_SECONDS;
 use super::Rendered;
@@ -563,6 +563,17 @@ impl StatusBadge {
         }
     }
 
+    fn monitor(status: &str) -> Self {
+        let (label, class) = match status {
+            "up" => ("Up", "ok"),
+            "degraded" => ("Degraded", "minor"),
+            "down" => ("Down", "critical"),
+            "paused" => ("Paused", "muted"),
+            _ => ("Not checked yet", "muted"),
+        };
+        Self { label, class }
+    }
+
     fn impact(impact: Impact) -> Self {
         let (label, class) = match impact {
             Impact::None => ("No impact", "ok"),
@@ -654,6 +665,39 @@ pub struct ComponentView {
     /// e.g. "99.98 % uptime over 90 days", or "No data yet".
     pub uptime: String,
     pub children: Vec<ComponentView>,
+    /// Its monitors, on a page that shows monitor details.
+    pub monitors: Vec<MonitorView>,
+}
+
+/// A monitor on a page that shows monitor details.
+pub struct MonitorView {
+    pub name: String,
+    /// e.g. "HTTP", "TCP".
+    pub kind: String,
+    pub target: String,
+    pub status: StatusBadge,
+    /// e.g. "182 ms" (checks that succeeded only).
+    pub latency: Option<String>,
+    pub checked: Option<TimeView>,
+    pub error: Option<String>,
+}
+
+impl MonitorView {
+    fn of(monitor: &PageMonitor) -> Self {
+        let failed = monitor.error.is_some();
+        Self {
+            name: monitor.name.clone(),
+            kind: monitor.kind.to_ascii_uppercase(),
+            target: monitor.target.clone(),
+            status: StatusBadge::monitor(&monitor.status),
+            latency: monitor
+                .latency_ms
+                .filter(|_| !failed)
+                .map(|ms| format!("{} ms", ms.round())),
+            checked: monitor.last_checked_at.map(TimeView::at),
+            error: monitor.error.clone(),
+        }
+    }
 }
 
 impl ComponentView {
@@ -681,6 +725,7 @@ impl ComponentView {
                 .collect(),
             uptime,
             children,
+            monitors: component.monitors.iter().map(MonitorView::of).collect(),
         }
     }
 }

@@ -202,8 +202,46 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
         )
         .await;
     assert_eq!(response.status(), 201);
+    // A second page over the same components that shows monitor details:
+    // a long target and a long error must wrap at 375 px.
+    let probe = app
+        .create_monitor(json!({"name": "API health probe", "type": "http",
+            "target": "https://api.acme.example.com/v1/health/deep-check-with-a-long-path?region=eu-central-1"}))
+        .await;
+    let probe_id: uuid::Uuid = probe["id"].as_str().unwrap().parse().unwrap();
+    app.db
+        .execute(
+            "INSERT INTO check_results (monitor_id, slot_ts, checked_at, status, total_ms, error) \
+             VALUES ($1, now() - interval '30 seconds', now() - interval '30 seconds', 'down', 10000, \
+                     'request to https://api.acme.example.com/v1/health/deep-check-with-a-long-path timed out after 10 s')",
+            &[&probe_id],
+        )
+        .await
+        .unwrap();
+    app.db
+        .execute(
+            "UPDATE monitors SET status = 'down', last_checked_at = now() - interval '30 seconds' WHERE id = $1",
+            &[&probe_id],
+        )
+        .await
+        .unwrap();
+    let edge = component(
+        &app,
+        json!({"name": "API (edge)", "monitorIds": [probe["id"]]}),
+    )
+    .await;
+    let response = app
+        .post(
+            "/api/v1/status-pages",
+            &json!({"slug": "acme-ops", "title": "Acme Cloud (operations)", "showMonitorDetails": true,
+                    "published": true,
+                    "sections": [{"name": "Applications", "componentIds": [edge, api, group]}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
     // Wait for the snapshot to show the timeline.
     let url = format!("{}/status/acme", app.address);
+    let details_url = format!("{}/status/acme-ops", app.address);
     let started = std::time::Instant::now();
     loop {
         let body = app
@@ -214,7 +252,18 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
             .text()
             .await
             .unwrap();
-        if body.contains("failing over") && body.contains("CDN certificate rotation") {
+        let details = app
+            .anonymous(reqwest::Method::GET, "/status/acme-ops")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if body.contains("failing over")
+            && body.contains("CDN certificate rotation")
+            && details.contains("API health probe")
+        {
             break;
         }
         assert!(
@@ -233,6 +282,7 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
             .arg("Partial outage")
             .arg(incident)
             .arg(&out)
+            .arg(&details_url)
             .output()
     })
     .await
@@ -245,7 +295,12 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    for screenshot in ["status-desktop.png", "status-phone.png", "status-dark.png"] {
+    for screenshot in [
+        "status-desktop.png",
+        "status-phone.png",
+        "status-dark.png",
+        "status-details-phone.png",
+    ] {
         assert!(std::path::Path::new(&format!("{artifacts}/{screenshot}")).exists());
     }
 }

@@ -430,3 +430,126 @@ async fn a_page_served_before_stays_up_and_says_when_it_was_updated_when_its_dat
     let updated = chrono::DateTime::parse_from_rfc3339(&at[..at.find('"').unwrap()]).unwrap();
     assert!(Utc::now() - updated.with_timezone(&Utc) >= Duration::seconds(5));
 }
+
+#[tokio::test]
+async fn monitor_details_show_only_on_a_page_that_asks_for_them() {
+    let app = spawn_app().await;
+    let up = app
+        .create_monitor(json!({"name": "Checkout probe", "type": "http",
+            "target": "https://shop.example.com/health"}))
+        .await;
+    let down = app
+        .create_monitor(json!({"name": "Payments port", "type": "tcp",
+            "target": "pay.example.com:8443"}))
+        .await;
+    for (monitor, status, ms, error) in [
+        (&up, "up", 182.4_f32, None),
+        (
+            &down,
+            "down",
+            10_000.0,
+            Some("connection refused by pay.example.com:8443"),
+        ),
+    ] {
+        let id: uuid::Uuid = monitor["id"].as_str().unwrap().parse().unwrap();
+        app.db
+            .execute(
+                "INSERT INTO check_results (monitor_id, slot_ts, checked_at, status, total_ms, error) \
+                 VALUES ($1, now() - interval '1 minute', now() - interval '1 minute', $2, $3, $4)",
+                &[&id, &status, &ms, &error],
+            )
+            .await
+            .unwrap();
+        app.db
+            .execute(
+                "UPDATE monitors SET status = $2, last_checked_at = now() - interval '1 minute' \
+                 WHERE id = $1",
+                &[&id, &status],
+            )
+            .await
+            .unwrap();
+    }
+    let shop = component(
+        &app,
+        json!({"name": "Shop", "monitorIds": [up["id"], down["id"]]}),
+    )
+    .await;
+    let plain = publish(
+        &app,
+        json!({"slug": "plain", "title": "Plain", "sections": [{"name": "All", "componentIds": [shop]}]}),
+    )
+    .await;
+    assert_eq!(plain["showMonitorDetails"], false);
+    let detailed = publish(
+        &app,
+        json!({"slug": "detailed", "title": "Detailed", "showMonitorDetails": true,
+               "sections": [{"name": "All", "componentIds": [shop]}]}),
+    )
+    .await;
+    assert_eq!(detailed["showMonitorDetails"], true);
+
+    let html = eventually(&app, "/status/detailed", |b| b.contains("Checkout probe")).await;
+    let list = &html[position(&html, "2 checks behind Shop")..];
+    // Sorted by name, each with its type, target, status in words, latest
+    // response time (successful checks only) and error.
+    let checkout = position(list, "Checkout probe");
+    let payments = position(list, "Payments port");
+    assert!(checkout < payments, "monitors in name order");
+    let checkout_part = &list[checkout..payments];
+    for seen in [
+        "HTTP",
+        "https://shop.example.com/health",
+        ">Up<",
+        "Response time 182 ms",
+        "Checked ",
+    ] {
+        assert!(
+            checkout_part.contains(seen),
+            "{seen:?} missing: {checkout_part}"
+        );
+    }
+    let payments_part = &list[payments..list.find("</details>").unwrap()];
+    for seen in [
+        "TCP",
+        "pay.example.com:8443",
+        ">Down<",
+        "connection refused by pay.example.com:8443",
+    ] {
+        assert!(
+            payments_part.contains(seen),
+            "{seen:?} missing: {payments_part}"
+        );
+    }
+    assert!(
+        !payments_part.contains("Response time"),
+        "no response time for a failed check"
+    );
+
+    // The same component on a page without details: no monitor anywhere.
+    let html = eventually(&app, "/status/plain", |b| b.contains("Shop")).await;
+    for hidden in [
+        "Checkout probe",
+        "Payments port",
+        "shop.example.com",
+        "pay.example.com",
+        "connection refused",
+        "checks behind",
+    ] {
+        assert!(
+            !html.contains(hidden),
+            "{hidden:?} leaked on a page without details"
+        );
+    }
+    // Nor in the JSON of either page: Statuspage's shapes have no monitors.
+    for slug in ["plain", "detailed"] {
+        let body = get(&app, &format!("/status/{slug}/api/v2/summary.json"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !body.contains("shop.example.com") && !body.contains("Checkout probe"),
+            "{body}"
+        );
+    }
+}
