@@ -99,6 +99,10 @@ pub struct Config {
     pub webhook_retry_base: Duration,
     /// Base URL of the Telegram Bot API (TELEGRAM_API_URL).
     pub telegram_api_url: String,
+    /// Where readers reach this API (PUBLIC_BASE_URL, e.g.
+    /// `https://status.example.com`): makes the links of public status
+    /// pages absolute; None leaves them root-relative.
+    pub public_base_url: Option<String>,
     pub shutdown_timeout: Duration,
     pub api_read_header_timeout: Duration,
     pub api_write_timeout: Duration,
@@ -157,6 +161,7 @@ struct RawEnv {
     webhook_max_retries: Option<String>,
     webhook_retry_base_seconds: Option<String>,
     telegram_api_url: Option<String>,
+    public_base_url: Option<String>,
     shutdown_timeout_seconds: Option<String>,
     api_read_header_timeout_seconds: Option<String>,
     api_write_timeout_seconds: Option<String>,
@@ -249,6 +254,30 @@ impl Config {
                 "expected an http(s) URL such as https://api.telegram.org",
             ));
         }
+
+        let public_base_url = match non_empty(&raw.public_base_url) {
+            None => None,
+            Some(text) => {
+                let base = text.trim_end_matches('/');
+                let plain = url::Url::parse(base).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some()
+                        && u.username().is_empty()
+                        && u.password().is_none()
+                        && u.query().is_none()
+                        && u.fragment().is_none()
+                });
+                if !plain {
+                    return Err(ConfigError::new(
+                        "PUBLIC_BASE_URL",
+                        text,
+                        false,
+                        "expected an http(s) URL without credentials, query or fragment, such as https://status.example.com",
+                    ));
+                }
+                Some(base.to_owned())
+            }
+        };
 
         let redis_key_prefix = non_empty(&raw.redis_key_prefix)
             .unwrap_or("uptime:")
@@ -398,6 +427,7 @@ impl Config {
                 1..=3600,
             )?,
             telegram_api_url,
+            public_base_url,
             shutdown_timeout: seconds(
                 "SHUTDOWN_TIMEOUT_SECONDS",
                 &raw.shutdown_timeout_seconds,
@@ -566,6 +596,32 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var, "ALLOW_PRIVATE_TARGETS");
+    }
+
+    #[test]
+    fn public_base_url_is_a_plain_http_url_without_its_trailing_slash() {
+        assert_eq!(Config::from_pairs([]).unwrap().public_base_url, None);
+        let config = Config::from_pairs([("PUBLIC_BASE_URL", "https://status.example.com/")]);
+        assert_eq!(
+            config.unwrap().public_base_url.as_deref(),
+            Some("https://status.example.com")
+        );
+        let config = Config::from_pairs([("PUBLIC_BASE_URL", "https://example.com/uptime")]);
+        assert_eq!(
+            config.unwrap().public_base_url.as_deref(),
+            Some("https://example.com/uptime")
+        );
+        for bad in [
+            "status.example.com",
+            "ftp://example.com",
+            "https://user:pw@example.com",
+            "https://example.com/?x=1",
+            "https://example.com/#top",
+        ] {
+            let err = Config::from_pairs([("PUBLIC_BASE_URL", bad)]).unwrap_err();
+            assert_eq!(err.var, "PUBLIC_BASE_URL", "{bad}");
+            assert!(err.to_string().contains("expected an http(s) URL"), "{err}");
+        }
     }
 
     #[test]

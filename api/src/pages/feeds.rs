@@ -154,7 +154,11 @@ fn serve(
     format: Format,
     request: &HttpRequest,
 ) -> Result<HttpResponse, PublicError> {
-    let origin = origin(request);
+    // PUBLIC_BASE_URL when set; else the request's own origin.
+    let origin = match &page.snapshot.base_url {
+        Some(base) => base.clone(),
+        None => origin(request),
+    };
     let rendered = page
         .feeds
         .get_or_render(&page.snapshot, &origin, format)

@@ -228,14 +228,21 @@ pub struct Snapshot {
     /// The latest change of anything on the page.
     pub updated_at: DateTime<Utc>,
     pub built_at: DateTime<Utc>,
+    /// PUBLIC_BASE_URL, when set: where readers reach this API.
+    pub base_url: Option<String>,
 }
 
 impl Snapshot {
-    /// The page's URL: its custom domain when it has one, else its path.
+    /// The page's URL: its custom domain when it has one, else its path
+    /// under PUBLIC_BASE_URL (root-relative without it).
     pub fn url(&self) -> String {
         match &self.page.custom_domain {
             Some(domain) => format!("https://{domain}"),
-            None => format!("/status/{}", self.page.slug),
+            None => format!(
+                "{}/status/{}",
+                self.base_url.as_deref().unwrap_or(""),
+                self.page.slug
+            ),
         }
     }
 }
@@ -314,7 +321,8 @@ impl Store {
         let runtime = tokio::runtime::Handle::try_current()?;
         let pool = shared::db::build_pool_sized(config, 1)?;
         let pg = shared::db::pg_config(config)?;
-        runtime.spawn(rebuild_loop(Arc::downgrade(self), pool));
+        let base_url = config.public_base_url.clone();
+        runtime.spawn(rebuild_loop(Arc::downgrade(self), pool, base_url));
         runtime.spawn(listen_loop(Arc::downgrade(self), pg));
         Ok(())
     }
@@ -328,14 +336,14 @@ impl Store {
 }
 
 /// Rebuilds on every wake-up and at least every [`REBUILD_EVERY`].
-async fn rebuild_loop(store: Weak<Store>, pool: deadpool_postgres::Pool) {
+async fn rebuild_loop(store: Weak<Store>, pool: deadpool_postgres::Pool, base_url: Option<String>) {
     let mut bars = DayBars::default();
     loop {
         let Some(strong) = store.upgrade() else {
             return;
         };
         let started = tokio::time::Instant::now();
-        match build_published(&pool, &mut bars).await {
+        match build_published(&pool, &mut bars, base_url.as_deref()).await {
             Ok(published) => {
                 tracing::debug!(
                     pages = published.by_slug.len(),
@@ -416,10 +424,14 @@ fn wake(store: &Weak<Store>) {
 async fn build_published(
     pool: &deadpool_postgres::Pool,
     bars: &mut DayBars,
+    base_url: Option<&str>,
 ) -> anyhow::Result<Published> {
     let started = Instant::now();
     let mut client = pool.get().await?;
-    let snapshots = build_all(&mut client, bars).await?;
+    let mut snapshots = build_all(&mut client, bars).await?;
+    for snapshot in &mut snapshots {
+        snapshot.base_url = base_url.map(str::to_owned);
+    }
     let mut published = Published {
         built_at: Some(Utc::now()),
         ..Published::default()
@@ -969,6 +981,7 @@ fn assemble(
         maintenances,
         updated_at,
         built_at: now,
+        base_url: None,
     }
 }
 

@@ -799,6 +799,9 @@ fn names(snapshot: &Snapshot, ids: &[Uuid]) -> String {
 
 /// A maintenance window in progress or upcoming.
 pub struct MaintenanceView {
+    /// The window's id: its anchor (`#maintenance-{id}`), which Statuspage
+    /// JSON gives as its shortlink.
+    pub id: String,
     pub title: String,
     pub description: Option<String>,
     pub state: &'static str,
@@ -811,6 +814,7 @@ pub struct MaintenanceView {
 impl MaintenanceView {
     fn of(snapshot: &Snapshot, maintenance: &PageMaintenance) -> Self {
         Self {
+            id: maintenance.window.id.to_string(),
             title: maintenance.window.title.clone(),
             description: maintenance.window.description.clone(),
             state: match maintenance.state {

@@ -560,7 +560,7 @@ fn maintenance<'a>(snapshot: &'a Snapshot, m: &'a PageMaintenance) -> V2Incident
         monitoring_at: None,
         resolved_at,
         started_at,
-        shortlink: format!("{}/maintenance/{}", snapshot.url(), m.window.id),
+        shortlink: format!("{}#maintenance-{}", snapshot.url(), m.window.id),
         page_id: snapshot.page.id,
         incident_updates: vec![V2Update {
             id: format!("{}-{status}", m.window.id),

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use uptime_api::Application;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_app, test_config, TestApp};
+use crate::helpers::{spawn_app, spawn_app_with, test_config, TestApp};
 
 /// Every document under `/api/v2/`.
 const DOCUMENTS: [&str; 8] = [
@@ -309,7 +309,11 @@ const SECRET_MONITOR: &str = "secret-monitor-name-7f3a";
 const SECRET_TARGET: &str = "https://internal-7f3a.example.com/health";
 
 async fn fixture() -> Fixture {
-    let app = spawn_app().await;
+    fixture_with(&[]).await
+}
+
+async fn fixture_with(config: &[(&str, &str)]) -> Fixture {
+    let app = spawn_app_with(config).await;
     let monitor = app
         .create_monitor(json!({"name": SECRET_MONITOR, "type": "http", "target": SECRET_TARGET}))
         .await;
@@ -983,4 +987,62 @@ async fn a_page_served_before_stays_up_when_its_database_is_gone() {
     let after = public(&app, "sturdy", "summary.json").await;
     assert_eq!(after.headers()["etag"], etag);
     assert_eq!(after.text().await.unwrap(), body);
+}
+
+#[tokio::test]
+async fn with_a_public_base_url_every_link_is_absolute_and_leads_somewhere() {
+    let f = fixture_with(&[("PUBLIC_BASE_URL", "https://status.acme.example/")]).await;
+    let summary = settled(&f).await;
+    let base = "https://status.acme.example/status/acme";
+    assert_eq!(summary["page"]["url"], base);
+    let incident = &summary["incidents"][0];
+    assert_eq!(
+        incident["shortlink"],
+        format!("{base}/incidents/{}", f.incident)
+    );
+    // Each shortlink, taken back to this server, answers the page that
+    // holds it: the incident's permalink, the maintenance's anchor.
+    let html = f
+        .app
+        .anonymous(
+            Method::GET,
+            &format!("/status/acme/incidents/{}", f.incident),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 200);
+    assert!(html.text().await.unwrap().contains("Slow API responses"));
+    let page_html = f
+        .app
+        .anonymous(Method::GET, "/status/acme")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for maintenance in summary["scheduled_maintenances"].as_array().unwrap() {
+        let shortlink = maintenance["shortlink"].as_str().unwrap();
+        let anchor = shortlink
+            .strip_prefix(&format!("{base}#"))
+            .unwrap_or_else(|| panic!("{shortlink} is not an anchor on {base}"));
+        assert!(
+            page_html.contains(&format!("id=\"{anchor}\"")),
+            "no element {anchor} on the page"
+        );
+    }
+    // Feeds link to the base URL whatever Host the request named.
+    let feed = f
+        .app
+        .anonymous(Method::GET, "/status/acme/feed.atom")
+        .header("Host", "internal-name:8008")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(feed.contains(&format!("href=\"{base}\"")), "{feed}");
+    assert!(!feed.contains("internal-name"), "{feed}");
 }
