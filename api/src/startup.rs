@@ -1,6 +1,7 @@
 //! Building and running the API server.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -55,10 +56,13 @@ pub struct Db {
     pools: Arc<Vec<deadpool_postgres::Pool>>,
     /// The pool of the thread holding this copy.
     local: usize,
+    /// False while the schema may be behind this binary: the process
+    /// started with PostgreSQL unreachable and has not migrated yet.
+    ready: Arc<AtomicBool>,
 }
 
 impl Db {
-    fn build(config: &Config, workers: usize) -> anyhow::Result<Self> {
+    fn build(config: &Config, workers: usize, ready: Arc<AtomicBool>) -> anyhow::Result<Self> {
         let size = config.database_pool_size;
         let pools = if workers < 2 || size < workers {
             vec![shared::db::build_pool(config)?]
@@ -73,6 +77,7 @@ impl Db {
         Ok(Self {
             pools: Arc::new(pools),
             local: 0,
+            ready,
         })
     }
 
@@ -81,6 +86,7 @@ impl Db {
         Self {
             pools: Arc::clone(&self.pools),
             local: index % self.pools.len(),
+            ready: Arc::clone(&self.ready),
         }
     }
 
@@ -88,7 +94,12 @@ impl Db {
     /// [`BORROW_AFTER`] (requests holding theirs across slow calls), an idle
     /// one of another thread's pool is borrowed; failing that, it waits for
     /// this thread's pool up to the configured timeout.
+    /// Until the schema is migrated (see [`Application::build`]) there is
+    /// no connection to have: requests answer 503.
     pub async fn get(&self) -> Result<deadpool_postgres::Client, deadpool_postgres::PoolError> {
+        if !self.ready.load(Ordering::Acquire) {
+            return Err(deadpool_postgres::PoolError::Closed);
+        }
         let local = &self.pools[self.local];
         if self.pools.len() == 1 {
             return local.get().await;
@@ -138,12 +149,32 @@ pub struct Application {
 }
 
 impl Application {
-    /// Migrates the database, builds the pools and binds APP_PORT (0 picks a free port).
+    /// Migrates the database, builds the pools and binds APP_PORT (0 picks
+    /// a free port). When PostgreSQL cannot be reached the server starts
+    /// anyway, so that status pages answer their plain 503 and the API its
+    /// JSON 503 (not a refused connection), and migrates in the background
+    /// as soon as PostgreSQL answers; until then no request uses the
+    /// database. Any other failure to migrate stops the process.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        shared::db::migrate(&config).await?;
+        let ready = match shared::db::migrate(&config).await {
+            Ok(()) => true,
+            Err(error) if shared::db::is_unreachable(&error) => {
+                tracing::warn!(
+                    error = %format!("{error:#}"),
+                    "PostgreSQL is unreachable; serving 503 until it answers and the schema is migrated"
+                );
+                false
+            }
+            Err(error) => return Err(error),
+        };
+        let ready = Arc::new(AtomicBool::new(ready));
         let listener = TcpListener::bind(("0.0.0.0", config.app_port))
             .with_context(|| format!("binding APP_PORT {}", config.app_port))?;
-        Self::build_with_listener(config, listener)
+        if !ready.load(Ordering::Acquire) {
+            tokio::spawn(migrate_when_reachable(config.clone(), Arc::clone(&ready)));
+        }
+        let engine = Engine::new(EngineOptions::from_config(&config))?;
+        Self::build_ready(config, listener, engine, ready)
     }
 
     /// Builds the server on an existing listener (migrations already applied).
@@ -159,13 +190,22 @@ impl Application {
         listener: TcpListener,
         engine: Arc<Engine>,
     ) -> anyhow::Result<Self> {
+        Self::build_ready(config, listener, engine, Arc::new(AtomicBool::new(true)))
+    }
+
+    fn build_ready(
+        config: Config,
+        listener: TcpListener,
+        engine: Arc<Engine>,
+        ready: Arc<AtomicBool>,
+    ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         shared::telemetry::prometheus();
         let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let status_pages = crate::pages::snapshot::Store::new();
         status_pages.start(&config)?;
         let state = AppState {
-            db: Db::build(&config, workers)?,
+            db: Db::build(&config, workers, ready)?,
             redis: shared::redis::build_pool(&config)?,
             bootstrap_key_hash: hash_key(config.bootstrap_api_key.expose()),
             schedule: Schedule::new(&Keys::new(config.redis_key_prefix.clone()), 0),
@@ -234,6 +274,31 @@ impl Application {
     /// Serves until the server stops (tests run it in the background).
     pub async fn run(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Retries the migrations of a process that started with PostgreSQL
+/// unreachable (1 s, doubling to 30 s between attempts) and marks the
+/// schema ready once they are applied.
+async fn migrate_when_reachable(config: Config, ready: Arc<AtomicBool>) {
+    let mut pause = std::time::Duration::from_secs(1);
+    loop {
+        tokio::time::sleep(pause).await;
+        match shared::db::migrate(&config).await {
+            Ok(()) => {
+                ready.store(true, Ordering::Release);
+                tracing::info!("PostgreSQL answers and the schema is migrated; serving requests");
+                return;
+            }
+            Err(error) if shared::db::is_unreachable(&error) => {
+                tracing::debug!(error = %format!("{error:#}"), "PostgreSQL still unreachable");
+            }
+            Err(error) => tracing::error!(
+                error = %format!("{error:#}"),
+                "migrating failed; requests keep answering 503"
+            ),
+        }
+        pause = (pause * 2).min(std::time::Duration::from_secs(30));
     }
 }
 

@@ -191,6 +191,28 @@ pub fn is_data_rejection(error: &tokio_postgres::Error) -> bool {
     })
 }
 
+/// True when `error` says PostgreSQL could not be reached or would not take
+/// connections yet (refused, reset, timed out, shutting down or starting
+/// up), as opposed to a refusal that waiting does not cure (a wrong
+/// password, a missing database, a failing migration).
+pub fn is_unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<tokio_postgres::Error>()
+            .is_some_and(|pg| match pg.as_db_error() {
+                None => {
+                    pg.is_closed()
+                        || std::error::Error::source(pg).is_some_and(|s| s.is::<std::io::Error>())
+                }
+                Some(db) => {
+                    let code = db.code().code();
+                    code.starts_with("08") || code.starts_with("57P")
+                }
+            })
+            || cause.is::<std::io::Error>()
+    })
+}
+
 /// Publishes the size and idle connections of the process' pools as gauges.
 pub fn record_pool_gauges(pools: &[Pool]) {
     let (mut in_use, mut idle, mut max) = (0, 0, 0);

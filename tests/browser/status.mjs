@@ -63,6 +63,11 @@ try {
   }
   await page.getByRole("heading", { level: 1 }).waitFor();
 
+  // The logo, from the page's own origin, loaded and drawn.
+  const logo = page.locator("header img.brand-logo");
+  const drawn = await logo.evaluate((img) => img.complete && img.naturalWidth > 0 && new URL(img.src).origin === location.origin);
+  if (!drawn) fail("the logo is not shown from the page's origin");
+
   // Day bars: a list per component with words per day.
   const bars = page.getByRole("list", { name: /^Uptime of API/ });
   const days = await bars.getByRole("listitem").count();

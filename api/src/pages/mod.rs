@@ -8,6 +8,7 @@
 pub mod assets;
 pub mod badges;
 pub mod feeds;
+pub mod logo;
 pub mod snapshot;
 pub mod status_page;
 pub mod statuspage_api;
@@ -21,10 +22,11 @@ use actix_web::http::header::{
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use sha2::{Digest, Sha256};
 
-/// Registers the Atom and RSS feeds and the SVG badges.
+/// Registers the Atom and RSS feeds, the SVG badges and the pages' logos.
 pub fn configure_feeds_and_badges(cfg: &mut web::ServiceConfig) {
     feeds::configure(cfg);
     badges::configure(cfg);
+    logo::configure(cfg);
 }
 
 /// The Content-Security-Policy of every page: scripts, styles, fonts and

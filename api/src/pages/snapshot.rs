@@ -124,6 +124,8 @@ pub struct PageInfo {
     pub title: String,
     pub description: Option<String>,
     pub logo_url: Option<String>,
+    /// SHA-256 of the logo fetched from `logo_url`, once it has been.
+    pub logo_sha: Option<String>,
     pub homepage_url: Option<String>,
     pub uptime_days: u32,
     pub history_days: u32,
@@ -254,6 +256,8 @@ pub struct PublishedPage {
     pub documents: statuspage_api::Documents,
     /// Its Atom and RSS feeds, rendered on first request.
     pub feeds: super::feeds::Cache,
+    /// Its logo, served from its own origin.
+    pub logo: Option<Arc<super::logo::Logo>>,
 }
 
 /// All published pages as of one rebuild.
@@ -295,6 +299,8 @@ pub struct Store {
     pub badge_figures: super::badges::Figures,
     /// Wakes the rebuild loop (NOTIFY, reconnect).
     wake: Notify,
+    /// Wakes the logo fetcher (NOTIFY: a logo URL may have changed).
+    logo_wake: Arc<Notify>,
 }
 
 impl Store {
@@ -304,6 +310,7 @@ impl Store {
             published: RwLock::new(Arc::default()),
             badge_figures: super::badges::Figures::default(),
             wake: Notify::new(),
+            logo_wake: Arc::new(Notify::new()),
         })
     }
 
@@ -323,6 +330,7 @@ impl Store {
         let pg = shared::db::pg_config(config)?;
         let base_url = config.public_base_url.clone();
         runtime.spawn(rebuild_loop(Arc::downgrade(self), pool, base_url));
+        super::logo::start(config, Arc::clone(&self.logo_wake))?;
         runtime.spawn(listen_loop(Arc::downgrade(self), pg));
         Ok(())
     }
@@ -338,12 +346,13 @@ impl Store {
 /// Rebuilds on every wake-up and at least every [`REBUILD_EVERY`].
 async fn rebuild_loop(store: Weak<Store>, pool: deadpool_postgres::Pool, base_url: Option<String>) {
     let mut bars = DayBars::default();
+    let mut logos = super::logo::Logos::default();
     loop {
         let Some(strong) = store.upgrade() else {
             return;
         };
         let started = tokio::time::Instant::now();
-        match build_published(&pool, &mut bars, base_url.as_deref()).await {
+        match build_published(&pool, &mut bars, &mut logos, base_url.as_deref()).await {
             Ok(published) => {
                 tracing::debug!(
                     pages = published.by_slug.len(),
@@ -417,6 +426,7 @@ async fn listen_loop(store: Weak<Store>, pg: tokio_postgres::Config) {
 fn wake(store: &Weak<Store>) {
     if let Some(store) = store.upgrade() {
         store.wake.notify_one();
+        store.logo_wake.notify_one();
     }
 }
 
@@ -424,6 +434,7 @@ fn wake(store: &Weak<Store>) {
 async fn build_published(
     pool: &deadpool_postgres::Pool,
     bars: &mut DayBars,
+    logos: &mut super::logo::Logos,
     base_url: Option<&str>,
 ) -> anyhow::Result<Published> {
     let started = Instant::now();
@@ -436,7 +447,19 @@ async fn build_published(
         built_at: Some(Utc::now()),
         ..Published::default()
     };
-    for snapshot in snapshots {
+    let mut used_logos = Vec::new();
+    for mut snapshot in snapshots {
+        let logo = match &snapshot.page.logo_sha {
+            Some(sha) => {
+                used_logos.push(sha.clone());
+                logos.get(&client, snapshot.page.id, sha).await?
+            }
+            None => None,
+        };
+        // Replaced since the snapshot was read: no logo until the next build.
+        if logo.is_none() {
+            snapshot.page.logo_sha = None;
+        }
         let documents = statuspage_api::Documents::render(&snapshot)?;
         for component in &snapshot.components {
             published
@@ -457,16 +480,22 @@ async fn build_published(
                 snapshot,
                 documents,
                 feeds: super::feeds::Cache::default(),
+                logo,
             }),
         );
     }
+    logos.keep(&used_logos);
     published.build_time = started.elapsed();
     Ok(published)
 }
 
-const PAGES: &str = "SELECT id, slug, title, description, logo_url, homepage_url, uptime_days, \
-    history_days, footer_text, theme, custom_domain, show_monitor_details, created_at, updated_at \
-    FROM status_pages WHERE published ORDER BY slug";
+const PAGES: &str =
+    "SELECT p.id, p.slug, p.title, p.description, p.logo_url, l.sha256 AS logo_sha, \
+    p.homepage_url, p.uptime_days, p.history_days, p.footer_text, p.theme, p.custom_domain, \
+    p.show_monitor_details, p.created_at, p.updated_at \
+    FROM status_pages p LEFT JOIN status_page_logos l \
+        ON l.page_id = p.id AND l.source_url = p.logo_url AND l.sha256 IS NOT NULL \
+    WHERE p.published ORDER BY p.slug";
 
 const SECTIONS: &str = "SELECT s.page_id, s.name, s.component_ids FROM status_page_sections s \
     JOIN status_pages p ON p.id = s.page_id WHERE p.published ORDER BY s.page_id, s.position";
@@ -731,6 +760,7 @@ pub async fn build_all(
             title: row.try_get("title")?,
             description: row.try_get("description")?,
             logo_url: row.try_get("logo_url")?,
+            logo_sha: row.try_get("logo_sha")?,
             homepage_url: row.try_get("homepage_url")?,
             uptime_days: u32::try_from(row.try_get::<_, i32>("uptime_days")?)
                 .unwrap_or(MAX_UPTIME_DAYS)

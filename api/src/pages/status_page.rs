@@ -132,7 +132,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Whether the request's Host is a published page's custom domain.
-fn on_custom_domain(ctx: &guard::GuardContext<'_>) -> bool {
+pub(crate) fn on_custom_domain(ctx: &guard::GuardContext<'_>) -> bool {
     let Some(state) = ctx.app_data::<web::Data<AppState>>() else {
         return false;
     };
@@ -152,7 +152,7 @@ fn on_custom_domain(ctx: &guard::GuardContext<'_>) -> bool {
 pub enum ViewError {
     #[error("There is no status page here.")]
     NotFound,
-    #[error("The status page is starting. Please try again in a few seconds.")]
+    #[error("The status page is starting and has not read the latest status yet.")]
     Unavailable,
     #[error("The status page could not be shown.")]
     Render(#[from] askama::Error),
@@ -452,6 +452,8 @@ pub struct Chrome {
     pub js: &'static str,
     /// The status page's own URL (the header links to it).
     pub home: String,
+    /// The page's logo, served under the page.
+    pub logo: Option<String>,
     pub homepage_url: Option<String>,
     pub footer_text: Option<String>,
     /// When the snapshot was read.
@@ -474,6 +476,11 @@ impl Chrome {
             css: STATUS_CSS.url(),
             js: STATUS_JS.url(),
             home: links.page(),
+            logo: snapshot
+                .page
+                .logo_sha
+                .as_ref()
+                .map(|sha| format!("{}/logo/{sha}", links.base)),
             homepage_url: snapshot
                 .page
                 .homepage_url
@@ -493,6 +500,7 @@ impl Chrome {
             css: STATUS_CSS.url(),
             js: STATUS_JS.url(),
             home: String::new(),
+            logo: None,
             homepage_url: None,
             footer_text: None,
             built_at: None,

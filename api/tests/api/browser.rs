@@ -86,7 +86,10 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
             && std::path::Path::new("/usr/bin/chromium").exists(),
         "browser test setup missing: run scripts/test-deps.sh (make test does)"
     );
-    let app = spawn_app().await;
+    // The page's logo comes from a server of its own on loopback (hence
+    // ALLOW_PRIVATE_TARGETS), and reaches readers from the page's origin.
+    let app = spawn_app_with(&[("ALLOW_PRIVATE_TARGETS", "true")]).await;
+    let logo_url = serve_logo().await;
     let api = component(
         &app,
         json!({"name": "API", "description": "Public REST API"}),
@@ -138,7 +141,7 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
             "/api/v1/status-pages",
             &json!({"slug": "acme", "title": "Acme Cloud", "uptimeDays": 90, "historyDays": 14,
                     "description": "Current status of Acme Cloud's services.",
-                    "homepageUrl": "https://acme.example.com",
+                    "homepageUrl": "https://acme.example.com", "logoUrl": logo_url,
                     "footerText": "Questions? Write to support@acme.example.com.",
                     "sections": [{"name": "Applications", "componentIds": [api, group]},
                                  {"name": "Infrastructure", "componentIds": [database, cdn]}]}),
@@ -262,6 +265,7 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
             .unwrap();
         if body.contains("failing over")
             && body.contains("CDN certificate rotation")
+            && body.contains("class=\"brand-logo\"")
             && details.contains("API health probe")
         {
             break;
@@ -303,4 +307,29 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
     ] {
         assert!(std::path::Path::new(&format!("{artifacts}/{screenshot}")).exists());
     }
+}
+
+/// Serves an SVG logo on a loopback port; its URL.
+async fn serve_logo() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const LOGO: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 64 64\" width=\"64\" height=\"64\">\
+        <rect width=\"64\" height=\"64\" rx=\"14\" fill=\"#4f46e5\"/>\
+        <path d=\"M32 12 50 52H41l-3.6-8.4H26.6L23 52h-9zm0 14.5-3.1 8.6h6.2z\" fill=\"#fff\"/></svg>";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = [0u8; 2048];
+                let _ = socket.read(&mut buffer).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    LOGO.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(LOGO.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{address}/acme-logo.svg")
 }

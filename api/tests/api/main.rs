@@ -25,6 +25,8 @@ mod public_status;
 mod status_incidents;
 mod status_page_html;
 mod status_pages;
+mod status_logo;
+mod status_pg_down;
 mod status_races;
 #[path = "../../../shared/tests/support/mod.rs"]
 mod support;

@@ -401,7 +401,7 @@ async fn a_cold_start_with_the_database_down_answers_a_plain_503_page() {
         .starts_with("text/html"));
     assert_eq!(response.headers()["retry-after"], "5");
     let body = response.text().await.unwrap();
-    assert!(body.contains("The status page is starting."));
+    assert!(body.contains("The status page is starting"));
 }
 
 #[tokio::test]

@@ -110,6 +110,8 @@ pub struct StatusPage {
     pub title: String,
     pub description: Option<String>,
     pub logo_url: Option<String>,
+    /// Where the logo from `logo_url` stands (None without a logo URL).
+    pub logo: Option<LogoStatus>,
     pub homepage_url: Option<String>,
     /// An unpublished page is 404 to the public.
     pub published: bool,
@@ -125,6 +127,58 @@ pub struct StatusPage {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A page's logo: the API fetches `logoUrl` and serves the image from the
+/// page's own origin (the page policy allows no other).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoStatus {
+    /// `pending` (not fetched yet), `shown` or `failed`.
+    pub state: &'static str,
+    /// Why the last fetch failed (a shown logo keeps showing the image
+    /// fetched before).
+    pub error: Option<String>,
+    /// When the image shown was fetched.
+    pub fetched_at: Option<DateTime<Utc>>,
+    /// Its size in bytes and type, when fetched.
+    pub bytes: Option<i32>,
+    pub content_type: Option<String>,
+}
+
+impl LogoStatus {
+    /// From the `status_page_logos` row of `source_url` (read as JSON by
+    /// [`STATUS_PAGE_COLUMNS`]); a row of another URL is a pending fetch.
+    fn of(logo_url: Option<&str>, row: Option<serde_json::Value>) -> Option<Self> {
+        let logo_url = logo_url?;
+        let row = row.filter(|r| r["sourceUrl"].as_str() == Some(logo_url));
+        let Some(row) = row else {
+            return Some(Self {
+                state: "pending",
+                error: None,
+                fetched_at: None,
+                bytes: None,
+                content_type: None,
+            });
+        };
+        let error = row["error"].as_str().map(str::to_owned);
+        let bytes = row["bytes"].as_i64().and_then(|b| i32::try_from(b).ok());
+        let state = match (&bytes, &error) {
+            (Some(_), _) => "shown",
+            (None, Some(_)) => "failed",
+            (None, None) => "pending",
+        };
+        Some(Self {
+            state,
+            error,
+            fetched_at: row["fetchedAt"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            bytes,
+            content_type: row["contentType"].as_str().map(str::to_owned),
+        })
+    }
+}
+
 /// Columns selected by [`StatusPage::from_row`] from `status_pages p`. The
 /// sections come as one JSON array, in order, each without the ids of
 /// components deleted since the page was written.
@@ -135,7 +189,11 @@ pub const STATUS_PAGE_COLUMNS: &str = "p.id, p.slug, p.title, p.description, p.l
          ARRAY(SELECT u.id FROM unnest(s.component_ids) WITH ORDINALITY AS u(id, n) \
                WHERE EXISTS (SELECT 1 FROM components c WHERE c.id = u.id) ORDER BY u.n)) \
          ORDER BY s.position), '[]'::json) \
-     FROM status_page_sections s WHERE s.page_id = p.id) AS sections";
+     FROM status_page_sections s WHERE s.page_id = p.id) AS sections, \
+    (SELECT json_build_object('sourceUrl', l.source_url, 'error', l.error, \
+         'fetchedAt', to_char(l.fetched_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
+         'bytes', octet_length(l.bytes), 'contentType', l.content_type) \
+     FROM status_page_logos l WHERE l.page_id = p.id) AS logo";
 
 impl StatusPage {
     /// Builds a page from a row selected with [`STATUS_PAGE_COLUMNS`].
@@ -149,6 +207,10 @@ impl StatusPage {
             slug,
             title: row.try_get("title")?,
             description: row.try_get("description")?,
+            logo: LogoStatus::of(
+                row.try_get::<_, Option<String>>("logo_url")?.as_deref(),
+                row.try_get("logo")?,
+            ),
             logo_url: row.try_get("logo_url")?,
             homepage_url: row.try_get("homepage_url")?,
             published: row.try_get("published")?,

@@ -93,8 +93,17 @@ impl Attempt {
 
 /// Resolves names for reqwest and drops addresses the target policy refuses.
 #[derive(Debug, Clone)]
-struct PolicyResolver {
+pub struct PolicyResolver {
     allow_private: bool,
+}
+
+impl PolicyResolver {
+    /// A resolver for `reqwest` that refuses loopback names and names
+    /// resolving only to private or reserved addresses, unless
+    /// `allow_private` (every outbound HTTP request of ours goes through it).
+    pub fn new(allow_private: bool) -> Self {
+        Self { allow_private }
+    }
 }
 
 impl Resolve for PolicyResolver {
