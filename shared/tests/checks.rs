@@ -12,7 +12,9 @@ use shared::check::{Engine, EngineOptions, Outcome};
 use shared::model::{
     CheckStatus, DnsRecordType, ExpectedStatus, KeywordMode, MonitorSpec, MonitorType,
 };
-use support::{closed_port, dns_server, http_server, silent_server, untrusted, TestCa};
+use support::{
+    closed_port, closed_udp_port, dns_server, http_server, silent_server, untrusted, TestCa,
+};
 
 fn options(allow_private: bool) -> EngineOptions {
     EngineOptions {
@@ -61,8 +63,24 @@ fn http(addr: SocketAddr, path: &str) -> MonitorSpec {
     spec(MonitorType::Http, format!("http://{addr}{path}"))
 }
 
+/// The outcome's error, which must read as a person would write it: no
+/// Rust debug formatting or type paths, no trailing period.
 fn error(outcome: &Outcome) -> &str {
-    outcome.error.as_deref().unwrap_or("")
+    let error = outcome.error.as_deref().unwrap_or("");
+    for dump in ["{", "}", "Query", "Name(", "::", "Error(", "Some(", "\\"] {
+        assert!(!error.contains(dump), "{error:?} contains {dump:?}");
+    }
+    assert!(!error.ends_with('.'), "{error:?} ends with a period");
+    error
+}
+
+/// A string in the outcome's details.
+fn detail<'a>(outcome: &'a Outcome, key: &str) -> &'a str {
+    outcome
+        .details
+        .get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
 }
 
 #[tokio::test]
@@ -105,7 +123,12 @@ async fn http_unexpected_status_is_down_with_the_code() {
     let outcome = engine().check(&http(addr, "/status/503")).await;
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(outcome.status_code, Some(503));
-    assert_eq!(error(&outcome), "unexpected status 503 (expected 2xx)");
+    assert_eq!(
+        error(&outcome),
+        "HTTP 503 Service Unavailable, expected 2xx"
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "http_status");
+    assert_eq!(detail(&outcome, "expectedStatus"), "2xx");
 
     let mut listed = http(addr, "/status/418");
     listed.expected_status = Some(ExpectedStatus::List(vec![200, 418]));
@@ -132,8 +155,11 @@ async fn http_timeout_names_the_phase() {
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(
         error(&outcome),
-        "timeout during waiting for the first byte (check timeout 1000 ms)"
+        format!("HTTP: no response from {addr} within 1 s")
     );
+    assert_eq!(detail(&outcome, "errorKind"), "timeout");
+    assert_eq!(detail(&outcome, "errorPhase"), "ttfb");
+    assert_eq!(outcome.details["timeoutMs"], 1000);
     assert!(outcome.timings.total_ms >= 1000.0 && outcome.timings.total_ms < 2000.0);
     assert!(outcome.timings.connect_ms.is_some());
 }
@@ -143,7 +169,12 @@ async fn http_connection_refused_is_down_at_connect() {
     let addr = closed_port().await;
     let outcome = engine().check(&http(addr, "/ok")).await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert!(error(&outcome).starts_with("connect: "), "{outcome:?}");
+    assert_eq!(error(&outcome), format!("connection refused by {addr}"));
+    assert_eq!(detail(&outcome, "errorKind"), "connection_refused");
+    assert_eq!(detail(&outcome, "errorPhase"), "connect");
+    assert_eq!(detail(&outcome, "remoteAddr"), addr.to_string());
+    assert_eq!(outcome.details["osError"], 111, "ECONNREFUSED on Linux");
+    assert!(detail(&outcome, "errorDetail").contains("refused"));
     assert!(outcome.timings.connect_ms.is_some());
 }
 
@@ -168,6 +199,7 @@ async fn keyword_modes_and_case() {
     let outcome = engine().check(&check).await;
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(error(&outcome), "keyword \"WORLD\" not found in the body");
+    assert_eq!(detail(&outcome, "errorKind"), "keyword_missing");
 
     check.keyword_case_sensitive = Some(false);
     assert_eq!(engine().check(&check).await.status, CheckStatus::Up);
@@ -175,7 +207,11 @@ async fn keyword_modes_and_case() {
     check.keyword_mode = Some(KeywordMode::NotContains);
     let outcome = engine().check(&check).await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert_eq!(error(&outcome), "keyword \"WORLD\" found in the body");
+    assert_eq!(
+        error(&outcome),
+        "keyword \"WORLD\" found in the body, expected absent"
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "keyword_present");
 }
 
 #[tokio::test]
@@ -186,6 +222,10 @@ async fn keyword_reads_at_most_one_mebibyte() {
     let outcome = engine().check(&check).await;
     // The needle sits after 2 MiB: it is beyond what a check reads.
     assert_eq!(outcome.status, CheckStatus::Down);
+    assert_eq!(
+        error(&outcome),
+        "keyword \"needle\" not found in the first 1 MiB of the body"
+    );
     assert_eq!(outcome.details["bodyBytes"], 1024 * 1024);
     assert_eq!(outcome.details["bodyTruncated"], true);
     assert_eq!(outcome.body_snippet.unwrap().len(), 1024);
@@ -208,6 +248,55 @@ async fn redirects_are_followed_only_when_asked() {
 }
 
 #[tokio::test]
+async fn redirect_loops_and_odd_schemes_are_down_in_words() {
+    let (addr, hits) = http_server(None).await;
+    let mut check = http(addr, "/loop");
+    check.follow_redirects = Some(true);
+    let outcome = engine().check(&check).await;
+    assert_eq!(outcome.status, CheckStatus::Down);
+    assert_eq!(error(&outcome), "HTTP: too many redirects (more than 10)");
+    assert_eq!(detail(&outcome, "errorKind"), "too_many_redirects");
+    assert_eq!(outcome.details["redirects"], 10);
+    assert_eq!(hits.path("/loop"), 11);
+
+    let mut check = http(addr, "/redirect?to=ftp://files.example/");
+    check.follow_redirects = Some(true);
+    let outcome = engine().check(&check).await;
+    assert_eq!(
+        error(&outcome),
+        format!(
+            "HTTP: {addr} redirected to the unsupported scheme \"ftp\" \
+             (only http and https are followed)"
+        )
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "redirect_invalid");
+    assert_eq!(detail(&outcome, "location"), "ftp://files.example/");
+}
+
+#[tokio::test]
+async fn a_target_that_hangs_up_without_an_answer_is_down_in_words() {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            // Read the request, then close without a word.
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+        }
+    });
+    let outcome = engine().check(&http(addr, "/ok")).await;
+    assert_eq!(outcome.status, CheckStatus::Down);
+    assert_eq!(
+        error(&outcome),
+        format!("HTTP: {addr} closed the connection without a response")
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "http_connection_closed");
+    assert_eq!(detail(&outcome, "errorPhase"), "ttfb");
+    assert!(!detail(&outcome, "errorDetail").is_empty());
+}
+
+#[tokio::test]
 async fn private_targets_are_refused_unless_allowed() {
     let (addr, hits) = http_server(None).await;
     let strict = Engine::new(options(false)).unwrap();
@@ -217,6 +306,8 @@ async fn private_targets_are_refused_unless_allowed() {
         error(&outcome).contains("private or reserved address"),
         "{outcome:?}"
     );
+    assert_eq!(detail(&outcome, "errorKind"), "target_refused");
+    assert_eq!(detail(&outcome, "refusedAddress"), "127.0.0.1");
     assert_eq!(hits.get(), 0, "nothing may reach a refused target");
 
     // A public-looking name that resolves to loopback (DNS rebinding) is
@@ -284,8 +375,10 @@ async fn https_with_an_untrusted_certificate_is_down_before_any_request() {
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(
         error(&outcome),
-        "tls: certificate not trusted (unknown issuer)"
+        "TLS: certificate for 127.0.0.1 is not trusted (unknown issuer)"
     );
+    assert_eq!(detail(&outcome, "errorKind"), "tls_untrusted");
+    assert_eq!(detail(&outcome, "errorPhase"), "tls");
     assert_eq!(hits.get(), 0);
 }
 
@@ -315,7 +408,19 @@ async fn tls_near_expiry_is_degraded() {
     let (addr, _) = http_server(Some(ca.leaf(&["127.0.0.1"], 5))).await;
     let outcome = trusting(&ca).check(&tls(addr)).await;
     assert_eq!(outcome.status, CheckStatus::Degraded, "{outcome:?}");
-    assert!(error(&outcome).contains("warning below 14"), "{outcome:?}");
+    let days = outcome.details["certificate"]["daysRemaining"]
+        .as_i64()
+        .unwrap();
+    let on = (chrono::Utc::now().date_naive() + chrono::Duration::days(5)).format("%Y-%m-%d");
+    assert_eq!(
+        error(&outcome),
+        format!(
+            "TLS: certificate for 127.0.0.1 expires in {days} days (on {on}), \
+             within the 14-day warning period"
+        )
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "tls_expiring");
+    assert_eq!(outcome.details["tlsExpiryWarnDays"], 14);
 
     // The monitor's own threshold wins over the engine default.
     let mut lenient = tls(addr);
@@ -329,7 +434,12 @@ async fn tls_expired_untrusted_and_mismatched_are_down() {
     let (expired, _) = http_server(Some(ca.leaf(&["127.0.0.1"], -30))).await;
     let outcome = trusting(&ca).check(&tls(expired)).await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert_eq!(error(&outcome), "tls: certificate expired");
+    let on = (chrono::Utc::now().date_naive() - chrono::Duration::days(30)).format("%Y-%m-%d");
+    assert_eq!(
+        error(&outcome),
+        format!("TLS: certificate for 127.0.0.1 expired 30 days ago (on {on})")
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "tls_expired");
     assert!(
         outcome.details["certificate"]["daysRemaining"]
             .as_i64()
@@ -341,16 +451,38 @@ async fn tls_expired_untrusted_and_mismatched_are_down() {
     let outcome = trusting(&ca).check(&tls(strange)).await;
     assert_eq!(
         error(&outcome),
-        "tls: certificate not trusted (unknown issuer)"
+        "TLS: certificate for 127.0.0.1 is not trusted (unknown issuer)"
     );
 
-    let (other, _) = http_server(Some(ca.leaf(&["other.test"], 90))).await;
+    let (other, _) = http_server(Some(ca.leaf(&["other.test", "www.other.test"], 90))).await;
     let outcome = trusting(&ca).check(&tls(other)).await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert!(
-        error(&outcome).starts_with("tls: certificate does not match the host name"),
-        "{outcome:?}"
+    assert_eq!(
+        error(&outcome),
+        "TLS: certificate is for other.test or www.other.test, not 127.0.0.1"
     );
+    assert_eq!(detail(&outcome, "errorKind"), "tls_name_mismatch");
+    // The same words when an HTTPS check meets it.
+    let outcome = trusting(&ca)
+        .check(&spec(MonitorType::Http, format!("https://{other}/ok")))
+        .await;
+    assert_eq!(
+        error(&outcome),
+        "TLS: certificate is for other.test or www.other.test, not 127.0.0.1"
+    );
+}
+
+#[tokio::test]
+async fn tls_to_a_plain_http_server_fails_the_handshake_in_words() {
+    let (addr, _) = http_server(None).await;
+    let outcome = engine().check(&tls(addr)).await;
+    assert_eq!(outcome.status, CheckStatus::Down);
+    assert_eq!(
+        error(&outcome),
+        "TLS: handshake with 127.0.0.1 failed, the server's answer is not valid TLS"
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "tls_handshake_failed");
+    assert!(!detail(&outcome, "errorDetail").is_empty());
 }
 
 #[tokio::test]
@@ -361,8 +493,9 @@ async fn tls_handshake_timeout_names_the_phase() {
     let outcome = engine().check(&check).await;
     assert_eq!(
         error(&outcome),
-        "timeout during tls handshake (check timeout 1000 ms)"
+        "TLS: handshake with 127.0.0.1 timed out after 1 s"
     );
+    assert_eq!(detail(&outcome, "errorPhase"), "tls");
     assert!(outcome.timings.connect_ms.is_some() && outcome.timings.tls_ms.is_some());
 }
 
@@ -381,7 +514,7 @@ async fn tcp_up_down_and_timeout() {
         .check(&spec(MonitorType::Tcp, closed.to_string()))
         .await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert!(error(&outcome).starts_with("connect: "), "{outcome:?}");
+    assert_eq!(error(&outcome), format!("connection refused by {closed}"));
 
     // A name whose lookup never answers: the timeout is in the dns phase.
     let dns = dns_server().await;
@@ -394,8 +527,10 @@ async fn tcp_up_down_and_timeout() {
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(
         error(&outcome),
-        "timeout during dns resolution (check timeout 1000 ms)"
+        format!("DNS: the resolver {dns} did not answer for slow.test within 1 s")
     );
+    assert_eq!(detail(&outcome, "errorKind"), "timeout");
+    assert_eq!(detail(&outcome, "errorPhase"), "dns");
     assert!(outcome.timings.dns_ms.unwrap() >= 1000.0);
 }
 
@@ -424,7 +559,15 @@ async fn dns_answers_match_expected_values() {
     check.dns_expected = Some(vec!["10.0.0.9".to_owned()]);
     let outcome = engine().check(&check).await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert!(error(&outcome).starts_with("dns: expected 10.0.0.9 not in the answer"));
+    assert_eq!(
+        error(&outcome),
+        "DNS: expected 10.0.0.9 in the A answer for multi.test, got 10.0.0.1, 10.0.0.2"
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "dns_mismatch");
+    assert_eq!(
+        outcome.details["expectedMissing"],
+        serde_json::json!(["10.0.0.9"])
+    );
 
     for (name, kind, expected) in [
         ("mail.test", DnsRecordType::Mx, "10 mx1.mail.test."),
@@ -446,8 +589,12 @@ async fn dns_failures_report_the_rcode() {
         .check(&dns(server, "missing.test", DnsRecordType::A))
         .await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert_eq!(error(&outcome), "dns: NXDOMAIN (the name does not exist)");
+    assert_eq!(
+        error(&outcome),
+        "DNS: missing.test does not exist (NXDOMAIN)"
+    );
     assert_eq!(outcome.details["rcode"], "NXDOMAIN");
+    assert_eq!(detail(&outcome, "errorKind"), "dns_nxdomain");
 
     let outcome = engine()
         .check(&dns(server, "servfail.test", DnsRecordType::A))
@@ -455,24 +602,98 @@ async fn dns_failures_report_the_rcode() {
     assert_eq!(outcome.status, CheckStatus::Down);
     assert_eq!(
         error(&outcome),
-        "dns: server answered SERVFAIL",
+        format!("DNS: the resolver {server} answered SERVFAIL for servfail.test"),
         "{outcome:?}"
     );
+    assert_eq!(detail(&outcome, "errorKind"), "dns_server_error");
     assert_eq!(outcome.details["rcode"], "SERVFAIL");
 
     let outcome = engine()
         .check(&dns(server, "txt.test", DnsRecordType::A))
         .await;
     assert_eq!(outcome.status, CheckStatus::Down);
-    assert_eq!(error(&outcome), "dns: no records of this type (NOERROR)");
+    assert_eq!(
+        error(&outcome),
+        "DNS: txt.test has no A record (NOERROR, empty answer)"
+    );
+    assert_eq!(outcome.details["rcode"], "NOERROR");
+    assert_eq!(detail(&outcome, "errorKind"), "dns_no_records");
 
     let mut slow = dns(server, "slow.test", DnsRecordType::A);
     slow.timeout_seconds = 1;
     let outcome = engine().check(&slow).await;
     assert_eq!(
         error(&outcome),
-        "timeout during dns resolution (check timeout 1000 ms)"
+        format!("DNS: the resolver {server} did not answer for slow.test within 1 s")
     );
+}
+
+/// The message that once read `dns: DNS error: no records found for Query {
+/// name: Name("good.test."), query_type: AAAA, query_class: IN }`.
+#[tokio::test]
+async fn names_without_records_read_as_sentences_not_debug_dumps() {
+    let server = dns_server().await;
+    let outcome = engine()
+        .check(&dns(server, "good.test", DnsRecordType::Aaaa))
+        .await;
+    assert_eq!(outcome.status, CheckStatus::Down);
+    assert_eq!(
+        error(&outcome),
+        "DNS: good.test has no AAAA record (NOERROR, empty answer)"
+    );
+    assert_eq!(detail(&outcome, "rcode"), "NOERROR");
+    assert_eq!(detail(&outcome, "recordType"), "AAAA");
+    assert_eq!(detail(&outcome, "errorKind"), "dns_no_records");
+    assert_eq!(detail(&outcome, "errorPhase"), "dns");
+
+    // The same lookups for the host of an HTTP, TCP or TLS target.
+    let mut opts = options(true);
+    opts.name_servers = vec![server];
+    let engine = Engine::new(opts).unwrap();
+    for (target, kind, message, error_kind) in [
+        (
+            "http://txt.test:9/",
+            MonitorType::Http,
+            "DNS: txt.test has no A or AAAA record (NOERROR, empty answer)".to_owned(),
+            "dns_no_records",
+        ),
+        (
+            "missing.test:443",
+            MonitorType::Tcp,
+            "DNS: missing.test does not exist (NXDOMAIN)".to_owned(),
+            "dns_nxdomain",
+        ),
+        (
+            "servfail.test",
+            MonitorType::Tls,
+            format!("DNS: the resolver {server} answered SERVFAIL for servfail.test"),
+            "dns_server_error",
+        ),
+    ] {
+        let outcome = engine.check(&spec(kind, target)).await;
+        assert_eq!(outcome.status, CheckStatus::Down, "{target}");
+        assert_eq!(error(&outcome), message, "{target}");
+        assert_eq!(detail(&outcome, "errorKind"), error_kind, "{target}");
+        assert_eq!(detail(&outcome, "errorPhase"), "dns", "{target}");
+        assert!(outcome.timings.dns_ms.is_some(), "{target}");
+    }
+}
+
+#[tokio::test]
+async fn a_resolver_that_does_not_listen_is_named() {
+    // Nothing answers on UDP or TCP: the resolver retries until the check's
+    // time runs out.
+    let closed = closed_udp_port().await;
+    let mut check = dns(closed, "good.test", DnsRecordType::A);
+    check.timeout_seconds = 1;
+    let outcome = engine().check(&check).await;
+    assert_eq!(outcome.status, CheckStatus::Down);
+    assert_eq!(
+        error(&outcome),
+        format!("DNS: the resolver {closed} did not answer for good.test within 1 s")
+    );
+    assert_eq!(detail(&outcome, "errorKind"), "timeout");
+    assert_eq!(detail(&outcome, "resolver"), closed.to_string());
 }
 
 #[tokio::test]
@@ -514,7 +735,7 @@ async fn slow_keyword_tcp_and_dns_checks_are_degraded_over_their_threshold() {
     let outcome = engine().check(&keyword).await;
     assert_eq!(
         error(&outcome),
-        "timeout during waiting for the first byte (check timeout 1000 ms)"
+        format!("HTTP: no response from {addr} within 1 s")
     );
 
     // Thresholds below what any real connect or query takes.
@@ -527,4 +748,7 @@ async fn slow_keyword_tcp_and_dns_checks_are_degraded_over_their_threshold() {
     let outcome = engine().check(&query).await;
     assert_eq!(outcome.status, CheckStatus::Degraded, "{outcome:?}");
     assert!(error(&outcome).starts_with("slow: "));
+    assert!(error(&outcome).ends_with(" ms is over the 0 ms threshold"));
+    assert_eq!(detail(&outcome, "errorKind"), "slow");
+    assert_eq!(outcome.details["degradedThresholdMs"], 0);
 }

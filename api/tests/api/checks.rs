@@ -252,6 +252,26 @@ async fn ping_endpoint_runs_one_check_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn ping_endpoint_reports_a_failure_in_words_with_its_detail_apart() {
+    let app = spawn_app_with(PRIVATE_OK).await;
+    let closed = crate::support::closed_port().await;
+    let response = app
+        .anonymous(reqwest::Method::POST, "/ping-endpoint")
+        .json(&json!({"endpoint": format!("http://{closed}/health")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "down");
+    assert_eq!(body["error"], format!("connection refused by {closed}"));
+    assert_eq!(body["details"]["errorKind"], "connection_refused");
+    assert_eq!(body["details"]["errorPhase"], "connect");
+    assert_eq!(body["details"]["remoteAddr"], closed.to_string());
+    assert!(body["details"]["osError"].is_i64(), "{body}");
+}
+
+#[tokio::test]
 async fn ping_endpoint_refuses_private_targets_by_default() {
     let app = spawn_app_with(&[]).await;
     let url = target(Duration::ZERO).await;

@@ -86,7 +86,8 @@ impl Results {
                 } else {
                     200
                 }),
-                error: (*status == CheckStatus::Down).then(|| "unexpected status 503".into()),
+                error: (*status == CheckStatus::Down)
+                    .then(|| "HTTP 503 Service Unavailable, expected 2xx".into()),
                 timings: Timings {
                     total_ms: 12.0,
                     ..Timings::default()

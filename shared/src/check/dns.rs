@@ -3,15 +3,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use hickory_resolver::net::{DnsError, NetError, NoRecords};
-use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
 use serde_json::{Map, Value};
 use tokio::time::Instant;
 
+use super::failure::{self, ErrorKind, Failure};
 use super::net::{build_resolver, Net};
-use super::{add, millis, Budget, Failure, Phase, Verdict};
-use crate::model::{DnsRecordType, MonitorSpec, Timings};
+use super::{add, millis, Budget, Phase, Verdict};
+use crate::model::{CheckStatus, DnsRecordType, MonitorSpec, Timings};
 use crate::target_policy::is_forbidden;
 
 fn record_type(kind: DnsRecordType) -> RecordType {
@@ -58,35 +57,6 @@ fn answer_text(data: &RData) -> Option<String> {
     })
 }
 
-/// The mnemonic of a response code (NXDOMAIN, SERVFAIL, ...).
-fn rcode_name(code: ResponseCode) -> String {
-    match code {
-        ResponseCode::NoError => "NOERROR".to_owned(),
-        ResponseCode::FormErr => "FORMERR".to_owned(),
-        ResponseCode::ServFail => "SERVFAIL".to_owned(),
-        ResponseCode::NXDomain => "NXDOMAIN".to_owned(),
-        ResponseCode::NotImp => "NOTIMP".to_owned(),
-        ResponseCode::Refused => "REFUSED".to_owned(),
-        other => format!("RCODE{}", u16::from(other)),
-    }
-}
-
-fn rcode_error(error: &NetError) -> String {
-    match error {
-        NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. })) => {
-            match *response_code {
-                ResponseCode::NXDomain => "dns: NXDOMAIN (the name does not exist)".to_owned(),
-                ResponseCode::NoError => "dns: no records of this type (NOERROR)".to_owned(),
-                code => format!("dns: no records ({})", rcode_name(code)),
-            }
-        }
-        NetError::Dns(DnsError::ResponseCode(code)) => {
-            format!("dns: server answered {}", rcode_name(*code))
-        }
-        other => format!("dns: {other}"),
-    }
-}
-
 pub(crate) async fn check(
     net: &Net,
     spec: &MonitorSpec,
@@ -96,25 +66,38 @@ pub(crate) async fn check(
 ) -> Result<Verdict, Failure> {
     let kind = spec.dns_record_type.unwrap_or(DnsRecordType::A);
     let own;
-    let resolver = match spec.dns_resolver.as_deref() {
+    let (resolver, server) = match spec.dns_resolver.as_deref() {
         Some(raw) => {
-            let addr = resolver_addr(raw)
-                .ok_or_else(|| Failure::new(Phase::Dns, format!("invalid resolver {raw}")))?;
+            let addr = resolver_addr(raw).ok_or_else(|| {
+                failure::invalid(
+                    Phase::Dns,
+                    format!("DNS: the resolver address {raw} is invalid"),
+                )
+            })?;
             if !net.allow_private() && is_forbidden(addr.ip()) {
                 return Err(Failure::new(
                     Phase::Dns,
+                    ErrorKind::TargetRefused,
                     format!(
                         "refused: resolver {} is a private or reserved address \
                          (set ALLOW_PRIVATE_TARGETS=true to allow)",
                         addr.ip()
                     ),
-                ));
+                )
+                .with("refusedAddress", addr.ip().to_string()));
             }
             details.insert("resolver".to_owned(), Value::String(addr.to_string()));
-            own = build_resolver(&[addr]).map_err(|e| Failure::new(Phase::Dns, e.to_string()))?;
-            &own
+            own = build_resolver(&[addr]).map_err(|e| {
+                Failure::new(
+                    Phase::Dns,
+                    ErrorKind::DnsFailed,
+                    format!("DNS: a resolver for {addr} could not be set up"),
+                )
+                .caused_by(e.as_ref())
+            })?;
+            (&own, Some(addr))
         }
-        None => net.resolver(),
+        None => (net.resolver(), net.name_server()),
     };
     details.insert(
         "recordType".to_owned(),
@@ -126,26 +109,23 @@ pub(crate) async fn check(
         format!("{}.", spec.target)
     };
     let started = Instant::now();
-    let lookup =
-        tokio::time::timeout_at(budget.deadline, resolver.lookup(name, record_type(kind))).await;
-    add(&mut timings.dns_ms, millis(started.elapsed()));
+    let lookup = budget
+        .within(resolver.lookup(name.as_str(), record_type(kind)))
+        .await;
+    let waited = started.elapsed();
+    add(&mut timings.dns_ms, millis(waited));
     let lookup = match lookup {
-        Err(_) => return Err(Failure::timeout(Phase::Dns, budget.timeout)),
-        Ok(Err(error)) => {
-            if let NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. }))
-            | NetError::Dns(DnsError::ResponseCode(response_code)) = &error
-            {
-                details.insert(
-                    "rcode".to_owned(),
-                    Value::String(rcode_name(*response_code)),
-                );
-            }
-            if matches!(error, NetError::Timeout) {
-                return Err(Failure::timeout(Phase::Dns, budget.timeout));
-            }
-            return Ok(Verdict::down(rcode_error(&error)));
+        None => return Err(failure::dns_timeout(&name, server, budget.timeout)),
+        Some(Err(error)) => {
+            return Err(failure::dns_lookup(
+                &name,
+                kind.as_str(),
+                server,
+                waited,
+                &error,
+            ))
         }
-        Ok(Ok(lookup)) => lookup,
+        Some(Ok(lookup)) => lookup,
     };
     let wanted = record_type(kind);
     let answers: Vec<String> = lookup
@@ -159,28 +139,36 @@ pub(crate) async fn check(
         "answers".to_owned(),
         Value::Array(answers.iter().cloned().map(Value::String).collect()),
     );
+    let mut verdict = Verdict::up();
     if answers.is_empty() {
-        return Ok(Verdict::down("dns: no records of this type (NOERROR)"));
+        // Records of other types only (a CNAME for an A query, say).
+        verdict.not_up(
+            CheckStatus::Down,
+            ErrorKind::DnsNoRecords,
+            failure::dns_empty_answer(&name, kind.as_str()),
+        );
+        return Ok(verdict);
     }
     let got: Vec<String> = answers.iter().map(|a| normalize(a)).collect();
-    let missing: Vec<&String> = spec
+    let missing: Vec<&str> = spec
         .dns_expected
         .iter()
         .flatten()
+        .map(String::as_str)
         .filter(|want| !got.contains(&normalize(want)))
         .collect();
     if !missing.is_empty() {
-        return Ok(Verdict::down(format!(
-            "dns: expected {} not in the answer ({})",
-            missing
-                .iter()
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            answers.join(", ")
-        )));
+        details.insert(
+            "expectedMissing".to_owned(),
+            Value::Array(missing.iter().map(|m| Value::from(*m)).collect()),
+        );
+        verdict.not_up(
+            CheckStatus::Down,
+            ErrorKind::DnsMismatch,
+            failure::dns_mismatch(&name, kind.as_str(), &missing, &answers),
+        );
     }
-    Ok(Verdict::up())
+    Ok(verdict)
 }
 
 #[cfg(test)]

@@ -10,10 +10,11 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
-use super::net::{certificate_reason, Net};
-use super::{add, millis, snippet, Budget, Failure, Phase, Verdict, MAX_BODY_BYTES, MAX_REDIRECTS};
+use super::failure::{self, ErrorKind, Failure};
+use super::net::Net;
+use super::{add, millis, snippet, Budget, Phase, Verdict, MAX_BODY_BYTES, MAX_REDIRECTS};
 use crate::model::check_result::BODY_SNIPPET_MAX_BYTES;
-use crate::model::{KeywordMode, MonitorSpec, MonitorType, Timings};
+use crate::model::{CheckStatus, KeywordMode, MonitorSpec, MonitorType, Timings};
 
 /// The User-Agent sent with every check.
 const AGENT: &str = concat!("UpTime/", env!("CARGO_PKG_VERSION"), " (+monitoring)");
@@ -26,9 +27,14 @@ pub(crate) async fn check(
     details: &mut Map<String, Value>,
 ) -> Result<Verdict, Failure> {
     let mut url = url::Url::parse(&spec.target)
-        .map_err(|e| Failure::new(Phase::Connect, format!("invalid URL: {e}")))?;
-    let mut method = Method::from_bytes(spec.method.as_deref().unwrap_or("GET").as_bytes())
-        .map_err(|_| Failure::new(Phase::Connect, "invalid HTTP method"))?;
+        .map_err(|e| failure::invalid(Phase::Connect, format!("invalid URL ({e})")))?;
+    let method_name = spec.method.as_deref().unwrap_or("GET");
+    let mut method = Method::from_bytes(method_name.as_bytes()).map_err(|_| {
+        failure::invalid(
+            Phase::Connect,
+            format!("invalid HTTP method \"{method_name}\""),
+        )
+    })?;
     let mut body = spec.body.clone();
     let follow = spec.follow_redirects.unwrap_or(false);
     let keyword = spec.kind == MonitorType::Keyword;
@@ -55,14 +61,27 @@ pub(crate) async fn check(
             .map(str::to_owned);
         match location {
             Some(location) if follow && status.is_redirection() && hops < MAX_REDIRECTS => {
+                let from = authority(&url);
                 url = url.join(&location).map_err(|e| {
-                    Failure::new(Phase::Ttfb, format!("redirect to an invalid location: {e}"))
+                    Failure::new(
+                        Phase::Ttfb,
+                        ErrorKind::RedirectInvalid,
+                        format!("HTTP: {from} redirected to an invalid location"),
+                    )
+                    .with("location", location.as_str())
+                    .caused_by(&e)
                 })?;
                 if !matches!(url.scheme(), "http" | "https") {
                     return Err(Failure::new(
                         Phase::Ttfb,
-                        format!("redirect to an unsupported scheme: {}", url.scheme()),
-                    ));
+                        ErrorKind::RedirectInvalid,
+                        format!(
+                            "HTTP: {from} redirected to the unsupported scheme \"{}\" \
+                             (only http and https are followed)",
+                            url.scheme()
+                        ),
+                    )
+                    .with("location", location));
                 }
                 hops += 1;
                 if status == StatusCode::SEE_OTHER
@@ -76,8 +95,11 @@ pub(crate) async fn check(
             Some(_) if follow && status.is_redirection() => {
                 return Err(Failure::new(
                     Phase::Ttfb,
-                    format!("too many redirects (more than {MAX_REDIRECTS})"),
-                ));
+                    ErrorKind::TooManyRedirects,
+                    format!("HTTP: too many redirects (more than {MAX_REDIRECTS})"),
+                )
+                .with("redirects", hops)
+                .with("finalUrl", url.to_string()));
             }
             _ => break (response, bytes, truncated),
         }
@@ -103,8 +125,12 @@ pub(crate) async fn check(
     }
     let expected = spec.expected_status.clone().unwrap_or_default();
     if !expected.matches(code) {
-        verdict.status = crate::model::CheckStatus::Down;
-        verdict.error = Some(format!("unexpected status {code} (expected {expected})"));
+        details.insert("expectedStatus".to_owned(), expected.to_json());
+        verdict.not_up(
+            CheckStatus::Down,
+            ErrorKind::HttpStatus,
+            failure::status_mismatch(code, &expected),
+        );
         return Ok(verdict);
     }
     if keyword {
@@ -113,19 +139,30 @@ pub(crate) async fn check(
             let mode = spec.keyword_mode.unwrap_or(KeywordMode::Contains);
             details.insert("keywordFound".to_owned(), Value::Bool(found));
             match (mode, found) {
-                (KeywordMode::Contains, false) => {
-                    verdict.status = crate::model::CheckStatus::Down;
-                    verdict.error = Some(format!("keyword {word:?} not found in the body"));
-                }
-                (KeywordMode::NotContains, true) => {
-                    verdict.status = crate::model::CheckStatus::Down;
-                    verdict.error = Some(format!("keyword {word:?} found in the body"));
-                }
+                (KeywordMode::Contains, false) => verdict.not_up(
+                    CheckStatus::Down,
+                    ErrorKind::KeywordMissing,
+                    failure::keyword_missing(word, truncated.then_some(limit)),
+                ),
+                (KeywordMode::NotContains, true) => verdict.not_up(
+                    CheckStatus::Down,
+                    ErrorKind::KeywordPresent,
+                    failure::keyword_present(word),
+                ),
                 _ => {}
             }
         }
     }
     Ok(verdict)
+}
+
+/// `host[:port]` of a URL, as messages name it.
+fn authority(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
 
 fn contains(body: &[u8], word: &str, case_sensitive: bool) -> bool {
@@ -153,44 +190,50 @@ async fn exchange(
 ) -> Result<(Response<()>, Vec<u8>, bool), Failure> {
     let host = url
         .host_str()
-        .ok_or_else(|| Failure::new(Phase::Connect, "URL has no host"))?
+        .ok_or_else(|| failure::invalid(Phase::Connect, "the URL has no host"))?
         .to_owned();
     let https = match url.scheme() {
         "https" => true,
         "http" => false,
         other => {
-            return Err(Failure::new(
+            return Err(failure::invalid(
                 Phase::Connect,
-                format!("unsupported scheme {other}"),
+                format!("unsupported URL scheme \"{other}\" (only http and https)"),
             ))
         }
     };
     let port = url
         .port_or_known_default()
-        .ok_or_else(|| Failure::new(Phase::Connect, "URL has no port"))?;
+        .ok_or_else(|| failure::invalid(Phase::Connect, "the URL has no port"))?;
     let stream = net.connect(&host, port, budget, timings).await?;
     if let Ok(peer) = stream.peer_addr() {
         details.insert("remoteAddr".to_owned(), Value::String(peer.to_string()));
     }
-    let authority = match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.clone(),
-    };
+    let authority = authority(url);
     let request = build_request(url, method, spec, body, &authority)?;
+    let ongoing = Exchange {
+        authority: &authority,
+        limit,
+        budget,
+    };
     if https {
         let (tls, error) = net
             .tls(stream, &host, &[b"h2", b"http/1.1"], budget, timings)
             .await?;
         if let Some(error) = error {
-            return Err(Failure::new(
-                Phase::Tls,
-                format!("tls: {}", certificate_reason(&error)),
-            ));
+            let names = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(super::tls::certificate_names)
+                .unwrap_or_default();
+            return Err(failure::certificate(&host, &error, &names));
         }
         let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        send(tls, request, h2, limit, budget, timings, details).await
+        send(tls, request, h2, &ongoing, timings, details).await
     } else {
-        send(stream, request, false, limit, budget, timings, details).await
+        send(stream, request, false, &ongoing, timings, details).await
     }
 }
 
@@ -201,20 +244,24 @@ fn build_request(
     body: Option<&str>,
     authority: &str,
 ) -> Result<Request<Full<Bytes>>, Failure> {
-    let invalid = |what: &str| Failure::new(Phase::Connect, format!("invalid request: {what}"));
+    let invalid =
+        |what: String| failure::invalid(Phase::Connect, format!("invalid request: {what}"));
     let mut builder = Request::builder().method(method.clone()).uri(url.as_str());
     let headers = builder
         .headers_mut()
-        .ok_or_else(|| invalid("request head"))?;
+        .ok_or_else(|| invalid(format!("the URL {url} cannot be requested")))?;
     headers.insert(
         HOST,
-        HeaderValue::from_str(authority).map_err(|_| invalid("host"))?,
+        HeaderValue::from_str(authority)
+            .map_err(|_| invalid(format!("{authority} is not a valid Host header")))?,
     );
     headers.insert(USER_AGENT, HeaderValue::from_static(AGENT));
     for (name, value) in spec.headers.iter().flatten() {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid("header name"))?;
-        let value = HeaderValue::from_str(value).map_err(|_| invalid("header value"))?;
-        headers.insert(name, value);
+        let header = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(format!("\"{name}\" is not a valid header name")))?;
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| invalid(format!("the value of the header {name} is not valid")))?;
+        headers.insert(header, value);
     }
     let payload = Bytes::from(body.unwrap_or_default().to_owned());
     if body.is_some() {
@@ -222,35 +269,56 @@ fn build_request(
     }
     builder
         .body(Full::new(payload))
-        .map_err(|e| invalid(&e.to_string()))
+        .map_err(|e| invalid(format!("the URL {url} cannot be requested")).caused_by(&e))
+}
+
+/// One request/response exchange: whom it talks to and its limits.
+struct Exchange<'a> {
+    /// `host[:port]`, as messages name the target.
+    authority: &'a str,
+    /// Most body bytes read.
+    limit: usize,
+    budget: &'a Budget,
+}
+
+impl Exchange<'_> {
+    /// The value of a hyper step bounded by the budget, or why it failed.
+    fn settle<T>(&self, phase: Phase, step: Option<Result<T, hyper::Error>>) -> Result<T, Failure> {
+        match step {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(error)) => Err(failure::http(phase, self.authority, &error)),
+            None => Err(Failure::timeout(phase, self.authority, self.budget.timeout)),
+        }
+    }
 }
 
 async fn send<S>(
-    io: S,
+    stream: S,
     mut request: Request<Full<Bytes>>,
     h2: bool,
-    limit: usize,
-    budget: &Budget,
+    exchange: &Exchange<'_>,
     timings: &mut Timings,
     details: &mut Map<String, Value>,
 ) -> Result<(Response<()>, Vec<u8>, bool), Failure>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let io = TokioIo::new(io);
+    let (budget, limit) = (exchange.budget, exchange.limit);
+    let stream = TokioIo::new(stream);
     let started = Instant::now();
     let response = if h2 {
         details.insert("httpVersion".to_owned(), Value::String("HTTP/2".to_owned()));
         // HTTP/2 carries the authority in the URI; no Host header.
         request.headers_mut().remove(HOST);
-        let (mut sender, connection) = budget
-            .run(
-                Phase::Ttfb,
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), io),
-            )
-            .await?;
+        let handshake = budget
+            .within(hyper::client::conn::http2::handshake(
+                TokioExecutor::new(),
+                stream,
+            ))
+            .await;
+        let (mut sender, connection) = exchange.settle(Phase::Ttfb, handshake)?;
         tokio::spawn(connection);
-        budget.run(Phase::Ttfb, sender.send_request(request)).await
+        budget.within(sender.send_request(request)).await
     } else {
         details.insert(
             "httpVersion".to_owned(),
@@ -262,17 +330,21 @@ where
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned();
-        *request.uri_mut() = path
-            .parse()
-            .map_err(|_| Failure::new(Phase::Connect, "invalid request path"))?;
-        let (mut sender, connection) = budget
-            .run(Phase::Ttfb, hyper::client::conn::http1::handshake(io))
-            .await?;
+        *request.uri_mut() = path.parse().map_err(|_| {
+            failure::invalid(
+                Phase::Connect,
+                format!("invalid request: {path} is not a valid path"),
+            )
+        })?;
+        let handshake = budget
+            .within(hyper::client::conn::http1::handshake(stream))
+            .await;
+        let (mut sender, connection) = exchange.settle(Phase::Ttfb, handshake)?;
         tokio::spawn(connection);
-        budget.run(Phase::Ttfb, sender.send_request(request)).await
+        budget.within(sender.send_request(request)).await
     };
     add(&mut timings.ttfb_ms, millis(started.elapsed()));
-    let response = response?;
+    let response = exchange.settle(Phase::Ttfb, response)?;
     let (parts, mut body) = response.into_parts();
     let mut bytes = Vec::new();
     let mut truncated = false;
@@ -290,6 +362,7 @@ where
         }
         Ok::<(), hyper::Error>(())
     };
-    budget.run(Phase::Body, read).await?;
+    let read = budget.within(read).await;
+    exchange.settle(Phase::Body, read)?;
     Ok((Response::from_parts(parts, ()), bytes, truncated))
 }

@@ -9,6 +9,7 @@
 //! allows, checked on the addresses actually resolved (and after redirects).
 
 mod dns;
+mod failure;
 mod http;
 mod net;
 mod tls;
@@ -25,7 +26,10 @@ use tokio::time::Instant;
 use crate::model::check_result::BODY_SNIPPET_MAX_BYTES;
 use crate::model::{CheckStatus, MonitorSpec, MonitorType, Timings};
 
+pub use failure::{ERROR_DETAIL, ERROR_KIND, ERROR_PHASE};
 pub use net::{is_valid_hostname, split_host_port};
+
+use failure::{ErrorKind, Failure};
 
 /// Largest body read for keyword checks (and for plain HTTP checks).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -72,7 +76,8 @@ impl EngineOptions {
 pub struct Outcome {
     pub status: CheckStatus,
     pub status_code: Option<u16>,
-    /// A short reason when not up.
+    /// A short reason in plain words when not up; its kind and machine
+    /// detail are in `details` (`errorKind`, `errorPhase`, `errorDetail`).
     pub error: Option<String>,
     pub timings: Timings,
     /// At most [`crate::model::check_result::BODY_SNIPPET_MAX_BYTES`] of the body.
@@ -143,7 +148,7 @@ pub enum Phase {
 }
 
 impl Phase {
-    /// The name used in errors and metric labels.
+    /// The name used in `details.errorPhase` and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Dns => "dns",
@@ -152,49 +157,6 @@ impl Phase {
             Phase::Ttfb => "ttfb",
             Phase::Body => "body",
         }
-    }
-
-    fn describe(self) -> &'static str {
-        match self {
-            Phase::Dns => "dns resolution",
-            Phase::Connect => "connect",
-            Phase::Tls => "tls handshake",
-            Phase::Ttfb => "waiting for the first byte",
-            Phase::Body => "reading the body",
-        }
-    }
-}
-
-/// Why a check failed, with the phase it failed in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    pub phase: Phase,
-    pub message: String,
-}
-
-impl Failure {
-    fn new(phase: Phase, message: impl Into<String>) -> Self {
-        Self {
-            phase,
-            message: message.into(),
-        }
-    }
-
-    fn timeout(phase: Phase, timeout: Duration) -> Self {
-        Self::new(
-            phase,
-            format!(
-                "timeout during {} (check timeout {} ms)",
-                phase.describe(),
-                timeout.as_millis()
-            ),
-        )
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
     }
 }
 
@@ -216,17 +178,9 @@ impl Budget {
         }
     }
 
-    /// Runs `fut` until the deadline; a timeout is reported for `phase`.
-    pub async fn run<T, E: fmt::Display>(
-        &self,
-        phase: Phase,
-        fut: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, Failure> {
-        match tokio::time::timeout_at(self.deadline, fut).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(error)) => Err(Failure::new(phase, format!("{}: {error}", phase.as_str()))),
-            Err(_) => Err(Failure::timeout(phase, self.timeout)),
-        }
+    /// Runs `fut` until the deadline; None when the check's time ran out.
+    pub async fn within<T>(&self, fut: impl std::future::Future<Output = T>) -> Option<T> {
+        tokio::time::timeout_at(self.deadline, fut).await.ok()
     }
 
     /// Milliseconds since the check started.
@@ -298,22 +252,30 @@ impl Engine {
         };
         timings.total_ms = budget.elapsed_ms();
         let mut outcome = match result {
-            Ok(verdict) => Outcome {
-                status: verdict.status,
-                status_code: verdict.status_code,
-                error: verdict.error,
-                timings,
-                body_snippet: verdict.body_snippet,
-                details,
-            },
-            Err(failure) => Outcome {
-                status: CheckStatus::Down,
-                status_code: None,
-                error: Some(failure.message),
-                timings,
-                body_snippet: None,
-                details,
-            },
+            Ok(verdict) => {
+                if let Some(kind) = verdict.kind {
+                    details.insert(ERROR_KIND.to_owned(), Value::from(kind.as_str()));
+                }
+                Outcome {
+                    status: verdict.status,
+                    status_code: verdict.status_code,
+                    error: verdict.error,
+                    timings,
+                    body_snippet: verdict.body_snippet,
+                    details,
+                }
+            }
+            Err(failure) => {
+                let error = failure.record(&mut details);
+                Outcome {
+                    status: CheckStatus::Down,
+                    status_code: None,
+                    error: Some(error),
+                    timings,
+                    body_snippet: None,
+                    details,
+                }
+            }
         };
         if outcome.status == CheckStatus::Up {
             if let Some(threshold) = spec.degraded_threshold_ms {
@@ -324,6 +286,12 @@ impl Engine {
                         "slow: {:.1} ms is over the {threshold} ms threshold",
                         outcome.timings.total_ms
                     ));
+                    outcome
+                        .details
+                        .insert(ERROR_KIND.to_owned(), Value::from(ErrorKind::Slow.as_str()));
+                    outcome
+                        .details
+                        .insert("degradedThresholdMs".to_owned(), Value::from(threshold));
                 }
             }
         }
@@ -371,6 +339,8 @@ pub(crate) struct Verdict {
     pub status: CheckStatus,
     pub status_code: Option<u16>,
     pub error: Option<String>,
+    /// The kind of the error, for `details.errorKind`.
+    pub kind: Option<ErrorKind>,
     pub body_snippet: Option<String>,
 }
 
@@ -380,16 +350,16 @@ impl Verdict {
             status: CheckStatus::Up,
             status_code: None,
             error: None,
+            kind: None,
             body_snippet: None,
         }
     }
 
-    pub fn down(error: impl Into<String>) -> Self {
-        Self {
-            status: CheckStatus::Down,
-            error: Some(error.into()),
-            ..Self::up()
-        }
+    /// Not up (`status`), for the reason `error` of `kind`.
+    pub fn not_up(&mut self, status: CheckStatus, kind: ErrorKind, error: impl Into<String>) {
+        self.status = status;
+        self.kind = Some(kind);
+        self.error = Some(error.into());
     }
 }
 
@@ -400,8 +370,12 @@ async fn tcp_check(
     timings: &mut Timings,
     details: &mut Map<String, Value>,
 ) -> Result<Verdict, Failure> {
-    let (host, port) = split_host_port(&spec.target)
-        .ok_or_else(|| Failure::new(Phase::Connect, "target must be host:port".to_owned()))?;
+    let (host, port) = split_host_port(&spec.target).ok_or_else(|| {
+        failure::invalid(
+            Phase::Connect,
+            format!("the target {} is not host:port", spec.target),
+        )
+    })?;
     let stream = net.connect(&host, port, budget, timings).await?;
     if let Ok(peer) = stream.peer_addr() {
         details.insert("remoteAddr".to_owned(), Value::String(peer.to_string()));
@@ -477,14 +451,5 @@ mod tests {
         };
         clean.make_storable();
         assert!(clean.details.is_empty());
-    }
-
-    #[test]
-    fn timeouts_name_their_phase() {
-        let failure = Failure::timeout(Phase::Tls, Duration::from_secs(2));
-        assert_eq!(
-            failure.message,
-            "timeout during tls handshake (check timeout 2000 ms)"
-        );
     }
 }

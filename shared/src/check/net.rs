@@ -17,7 +17,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 
-use super::{add, millis, Budget, EngineOptions, Failure, Phase};
+use super::failure::{self, ErrorKind, Failure};
+use super::{add, millis, Budget, EngineOptions, Phase};
 use crate::model::Timings;
 use crate::target_policy::is_forbidden;
 
@@ -27,6 +28,8 @@ const DNS_REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
 /// Network access shared by every check of one engine.
 pub(crate) struct Net {
     resolver: TokioResolver,
+    /// The name server targets are resolved with, when there is just one.
+    name_server: Option<SocketAddr>,
     allow_private: bool,
     denied: Vec<IpAddr>,
     provider: Arc<CryptoProvider>,
@@ -75,6 +78,10 @@ impl Net {
         }
         Ok(Self {
             resolver: build_resolver(&options.name_servers)?,
+            name_server: match options.name_servers.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            },
             allow_private: options.allow_private_targets,
             denied: options.denied_addresses.clone(),
             provider: Arc::new(rustls::crypto::ring::default_provider()),
@@ -84,6 +91,11 @@ impl Net {
 
     pub fn resolver(&self) -> &TokioResolver {
         &self.resolver
+    }
+
+    /// The one name server targets are resolved with, if set.
+    pub fn name_server(&self) -> Option<SocketAddr> {
+        self.name_server
     }
 
     pub fn allow_private(&self) -> bool {
@@ -102,6 +114,7 @@ impl Net {
         if !self.allow_private && crate::target_policy::is_loopback_name(host) {
             return Err(Failure::new(
                 Phase::Connect,
+                ErrorKind::TargetRefused,
                 format!(
                     "refused: {host} is a loopback name, a private or reserved target (set ALLOW_PRIVATE_TARGETS=true to allow)"
                 ),
@@ -111,15 +124,25 @@ impl Net {
             vec![ip]
         } else {
             let started = Instant::now();
-            let lookup = budget.run(Phase::Dns, self.resolver.lookup_ip(host)).await;
-            add(&mut timings.dns_ms, millis(started.elapsed()));
-            lookup?.iter().collect()
+            let lookup = budget.within(self.resolver.lookup_ip(host)).await;
+            let waited = started.elapsed();
+            add(&mut timings.dns_ms, millis(waited));
+            match lookup {
+                None => return Err(failure::dns_timeout(host, self.name_server, budget.timeout)),
+                Some(Err(error)) => {
+                    return Err(failure::dns_lookup(
+                        host,
+                        "A or AAAA",
+                        self.name_server,
+                        waited,
+                        &error,
+                    ))
+                }
+                Some(Ok(lookup)) => lookup.iter().collect(),
+            }
         };
         if addresses.is_empty() {
-            return Err(Failure::new(
-                Phase::Dns,
-                format!("dns: {host} has no address"),
-            ));
+            return Err(failure::dns_no_address(host));
         }
         let allowed: Vec<IpAddr> = addresses
             .iter()
@@ -129,6 +152,7 @@ impl Net {
         if allowed.is_empty() {
             return Err(Failure::new(
                 Phase::Connect,
+                ErrorKind::TargetRefused,
                 if self.allow_private {
                     format!(
                         "refused: {host} resolves to {}, a denied address",
@@ -141,7 +165,8 @@ impl Net {
                         addresses[0]
                     )
                 },
-            ));
+            )
+            .with("refusedAddress", addresses[0].to_string()));
         }
         Ok(allowed)
     }
@@ -158,29 +183,27 @@ impl Net {
         let started = Instant::now();
         let mut last_error = None;
         for ip in addresses {
-            let attempt = budget
-                .run(
-                    Phase::Connect,
-                    TcpStream::connect(SocketAddr::new(ip, port)),
-                )
-                .await;
-            match attempt {
-                Ok(stream) => {
+            let addr = SocketAddr::new(ip, port);
+            match budget.within(TcpStream::connect(addr)).await {
+                Some(Ok(stream)) => {
                     add(&mut timings.connect_ms, millis(started.elapsed()));
                     let _ = stream.set_nodelay(true);
                     return Ok(stream);
                 }
-                Err(failure) => {
-                    let timed_out = tokio::time::Instant::now() >= budget.deadline;
-                    last_error = Some(failure);
-                    if timed_out {
+                Some(Err(error)) => {
+                    last_error = Some(failure::connect(host, addr, &error));
+                    if Instant::now() >= budget.deadline {
                         break;
                     }
+                }
+                None => {
+                    last_error = Some(failure::connect_timeout(host, addr, budget.timeout));
+                    break;
                 }
             }
         }
         add(&mut timings.connect_ms, millis(started.elapsed()));
-        Err(last_error.unwrap_or_else(|| Failure::new(Phase::Connect, "connect: no address")))
+        Err(last_error.unwrap_or_else(|| failure::dns_no_address(host)))
     }
 
     /// Negotiates TLS over `stream` for `host` (certificate errors are
@@ -195,18 +218,26 @@ impl Net {
     ) -> Result<(TlsStream<TcpStream>, Option<rustls::Error>), Failure> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(host.to_owned()).map_err(|_| {
-            Failure::new(
+            failure::invalid(
                 Phase::Tls,
-                format!("tls: {host} is not a valid server name"),
+                format!("TLS: {host} is not a valid server name"),
             )
         })?;
+        let unusable = |error: &(dyn std::error::Error + 'static)| {
+            Failure::new(
+                Phase::Tls,
+                ErrorKind::TlsHandshakeFailed,
+                "TLS: the client could not be set up",
+            )
+            .caused_by(error)
+        };
         let verifier = Arc::new(
             RecordingVerifier::new(self.roots.clone(), self.provider.clone())
-                .map_err(|e| Failure::new(Phase::Tls, format!("tls: {e}")))?,
+                .map_err(|e| unusable(&e))?,
         );
         let mut config = rustls::ClientConfig::builder_with_provider(self.provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| Failure::new(Phase::Tls, format!("tls: {e}")))?
+            .map_err(|e| unusable(&e))?
             .dangerous()
             .with_custom_certificate_verifier(verifier.clone())
             .with_no_client_auth();
@@ -214,11 +245,13 @@ impl Net {
         config.resumption = rustls::client::Resumption::disabled();
         let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
         let started = Instant::now();
-        let handshake = budget
-            .run(Phase::Tls, connector.connect(server_name, stream))
-            .await;
+        let handshake = budget.within(connector.connect(server_name, stream)).await;
         add(&mut timings.tls_ms, millis(started.elapsed()));
-        let stream = handshake?;
+        let stream = match handshake {
+            Some(Ok(stream)) => stream,
+            Some(Err(error)) => return Err(failure::tls_handshake(host, &error)),
+            None => return Err(Failure::timeout(Phase::Tls, host, budget.timeout)),
+        };
         let error = verifier
             .error
             .lock()
@@ -292,27 +325,6 @@ impl ServerCertVerifier for RecordingVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
-    }
-}
-
-/// A short reason for a certificate verification error.
-pub(crate) fn certificate_reason(error: &rustls::Error) -> String {
-    use rustls::{CertificateError as C, Error as E};
-    match error {
-        E::InvalidCertificate(cert) => match cert {
-            C::Expired | C::ExpiredContext { .. } => "certificate expired".to_owned(),
-            C::NotValidYet | C::NotValidYetContext { .. } => "certificate not yet valid".to_owned(),
-            C::UnknownIssuer => "certificate not trusted (unknown issuer)".to_owned(),
-            C::NotValidForName => "certificate does not match the host name".to_owned(),
-            C::NotValidForNameContext { presented, .. } => format!(
-                "certificate does not match the host name (valid for {})",
-                presented.join(", ")
-            ),
-            C::BadSignature => "certificate signature is invalid".to_owned(),
-            C::Revoked => "certificate revoked".to_owned(),
-            other => format!("certificate invalid: {other}"),
-        },
-        other => other.to_string(),
     }
 }
 

@@ -1,11 +1,13 @@
 //! TLS checks: handshake, then the leaf certificate read with x509-parser.
 
 use chrono::{DateTime, Utc};
+use rustls::pki_types::CertificateDer;
 use serde_json::{json, Map, Value};
 use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
 
-use super::net::{certificate_reason, split_host_port, Net};
-use super::{Budget, Failure, Phase, Verdict};
+use super::failure::{self, ErrorKind, Failure, ERROR_DETAIL};
+use super::net::{split_host_port, Net};
+use super::{Budget, Phase, Verdict};
 use crate::model::{CheckStatus, MonitorSpec, Timings};
 
 /// Host and port of a TLS target: `host`, `host:port` or `https://host[:port]`.
@@ -32,8 +34,12 @@ pub(crate) async fn check(
     timings: &mut Timings,
     details: &mut Map<String, Value>,
 ) -> Result<Verdict, Failure> {
-    let (host, port) =
-        target(&spec.target).ok_or_else(|| Failure::new(Phase::Connect, "invalid TLS target"))?;
+    let (host, port) = target(&spec.target).ok_or_else(|| {
+        failure::invalid(
+            Phase::Connect,
+            format!("the TLS target {} is invalid", spec.target),
+        )
+    })?;
     let stream = net.connect(&host, port, budget, timings).await?;
     if let Ok(peer) = stream.peer_addr() {
         details.insert("remoteAddr".to_owned(), Value::String(peer.to_string()));
@@ -47,33 +53,55 @@ pub(crate) async fn check(
         );
     }
     let Some(leaf) = connection.peer_certificates().and_then(|c| c.first()) else {
-        return Ok(Verdict::down("tls: the server sent no certificate"));
+        return Err(Failure::new(
+            Phase::Tls,
+            ErrorKind::TlsNoCertificate,
+            format!("TLS: {host} sent no certificate"),
+        ));
     };
-    let (_, cert) = X509Certificate::from_der(leaf.as_ref())
-        .map_err(|e| Failure::new(Phase::Tls, format!("tls: unreadable certificate: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(leaf.as_ref()).map_err(|e| {
+        Failure::new(
+            Phase::Tls,
+            ErrorKind::TlsInvalidCertificate,
+            format!("TLS: the certificate from {host} could not be read"),
+        )
+        .with(ERROR_DETAIL, e.to_string())
+    })?;
     let summary = summarize(&cert);
-    let days_remaining = summary.days_remaining;
     details.insert("certificate".to_owned(), summary.json);
     if let Some(error) = error {
-        return Ok(Verdict::down(format!(
-            "tls: {}",
-            certificate_reason(&error)
-        )));
+        return Err(failure::certificate(&host, &error, &summary.sans));
     }
-    if days_remaining < i64::from(warn_days) {
-        return Ok(Verdict {
-            status: CheckStatus::Degraded,
-            error: Some(format!(
-                "certificate expires in {days_remaining} days (warning below {warn_days})"
-            )),
-            ..Verdict::up()
-        });
+    let mut verdict = Verdict::up();
+    if summary.days_remaining < i64::from(warn_days) {
+        details.insert("tlsExpiryWarnDays".to_owned(), Value::from(warn_days));
+        verdict.not_up(
+            CheckStatus::Degraded,
+            ErrorKind::TlsExpiring,
+            failure::certificate_expiring(
+                &host,
+                summary.days_remaining,
+                summary.not_after,
+                warn_days,
+            ),
+        );
     }
-    Ok(Verdict::up())
+    Ok(verdict)
+}
+
+/// The names a certificate is for (its subject alternative names), or
+/// none when it cannot be read.
+pub(crate) fn certificate_names(leaf: &CertificateDer<'_>) -> Vec<String> {
+    X509Certificate::from_der(leaf.as_ref())
+        .map(|(_, cert)| subject_alt_names(&cert))
+        .unwrap_or_default()
 }
 
 struct Summary {
     json: Value,
+    sans: Vec<String>,
+    /// Unix time of notAfter.
+    not_after: i64,
     days_remaining: i64,
 }
 
@@ -82,6 +110,24 @@ fn summarize(cert: &X509Certificate<'_>) -> Summary {
     let not_after_ts = cert.validity().not_after.timestamp();
     let not_after = DateTime::<Utc>::from_timestamp(not_after_ts, 0);
     let days_remaining = (not_after_ts - Utc::now().timestamp()).div_euclid(86_400);
+    let sans = subject_alt_names(cert);
+    Summary {
+        json: json!({
+            "subject": cert.subject().to_string(),
+            "issuer": cert.issuer().to_string(),
+            "sans": sans,
+            "notBefore": not_before,
+            "notAfter": not_after,
+            "daysRemaining": days_remaining,
+            "serial": cert.raw_serial_as_string(),
+        }),
+        sans,
+        not_after: not_after_ts,
+        days_remaining,
+    }
+}
+
+fn subject_alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
     let mut sans = Vec::new();
     if let Ok(Some(extension)) = cert.subject_alternative_name() {
         for name in &extension.value.general_names {
@@ -103,18 +149,7 @@ fn summarize(cert: &X509Certificate<'_>) -> Summary {
             }
         }
     }
-    Summary {
-        json: json!({
-            "subject": cert.subject().to_string(),
-            "issuer": cert.issuer().to_string(),
-            "sans": sans,
-            "notBefore": not_before,
-            "notAfter": not_after,
-            "daysRemaining": days_remaining,
-            "serial": cert.raw_serial_as_string(),
-        }),
-        days_remaining,
-    }
+    sans
 }
 
 #[cfg(test)]

@@ -121,8 +121,8 @@ impl Hits {
 ///
 /// Routes: `/ok[/...]` (200 "hello world"), `/flaky/...` (500 while
 /// failing is set), `/status/{code}`, `/slow/{ms}[/...]`,
-/// `/redirect?to=URL` (302), `/echo` (the method, the `x-probe` header and
-/// the body), `/big` (2 MiB of "a" then "needle").
+/// `/redirect?to=URL` (302), `/loop` (302 to itself), `/echo` (the method,
+/// the `x-probe` header and the body), `/big` (2 MiB of "a" then "needle").
 pub async fn http_server(cert: Option<ServerCert>) -> (SocketAddr, Arc<Hits>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -213,6 +213,13 @@ async fn route(req: Request<Incoming>, failing: bool) -> Result<Response<Full<By
             .insert("location", to.parse().unwrap());
         return Ok(response);
     }
+    if path == "/loop" {
+        let mut response = reply(302, String::new());
+        response
+            .headers_mut()
+            .insert("location", "/loop".parse().unwrap());
+        return Ok(response);
+    }
     if path == "/echo" {
         let method = req.method().to_string();
         let probe = req
@@ -258,6 +265,14 @@ pub async fn closed_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
+    addr
+}
+
+/// A loopback UDP port nothing listens on.
+pub async fn closed_udp_port() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    drop(socket);
     addr
 }
 

@@ -348,8 +348,11 @@ async fn hostile_http_answers_get_one_clean_result_per_slot_and_drive_the_monito
         assert_eq!(result.status_code, None);
         assert_eq!(
             result.error.as_deref(),
-            Some("ttfb: invalid HTTP status-code parsed")
+            Some(format!("HTTP: the response from {addr} has an invalid status line").as_str())
         );
+        let details = result.details.as_ref().unwrap();
+        assert_eq!(details["errorKind"], "http_invalid_response");
+        assert_eq!(details["errorDetail"], "invalid HTTP status-code parsed");
     }
 
     // Bytes 0x80-0xff in the reason phrase are allowed (obs-text): up.
@@ -376,7 +379,11 @@ async fn hostile_http_answers_get_one_clean_result_per_slot_and_drive_the_monito
     for result in nul_headers {
         assert_eq!(
             result.error.as_deref(),
-            Some("ttfb: invalid HTTP header parsed")
+            Some(format!("HTTP: the response from {addr} is not valid HTTP").as_str())
+        );
+        assert_eq!(
+            result.details.as_ref().unwrap()["errorDetail"],
+            "invalid HTTP header parsed"
         );
     }
     let huge = recorded(
@@ -389,7 +396,7 @@ async fn hostile_http_answers_get_one_clean_result_per_slot_and_drive_the_monito
     for result in huge {
         assert_eq!(
             result.error.as_deref(),
-            Some("ttfb: message head is too large")
+            Some(format!("HTTP: the response head from {addr} is too large").as_str())
         );
     }
 }
@@ -470,7 +477,11 @@ async fn hostile_tcp_tls_and_dns_answers_get_one_clean_result_per_slot() {
         assert!(certificate["daysRemaining"].as_i64().unwrap() >= 29);
         assert_eq!(
             result.error.as_deref(),
-            Some("tls: certificate not trusted (unknown issuer)")
+            Some("TLS: certificate for 127.0.0.1 is not trusted (unknown issuer)")
+        );
+        assert_eq!(
+            result.details.as_ref().unwrap()["errorKind"],
+            "tls_untrusted"
         );
         assert_eq!(altered(&result), ["details"]);
     }
@@ -497,7 +508,12 @@ async fn hostile_tcp_tls_and_dns_answers_get_one_clean_result_per_slot() {
     {
         assert_eq!(
             result.error.as_deref(),
-            Some(format!("dns: expected v=spf1 -all not in the answer ({answer})").as_str()),
+            Some(
+                format!(
+                    "DNS: expected v=spf1 -all in the TXT answer for hostile.test, got {answer}"
+                )
+                .as_str()
+            ),
             "DNS TXT expected: {result:?}"
         );
         assert_eq!(result.details.as_ref().unwrap()["answers"], json!([answer]));

@@ -119,7 +119,7 @@ async fn incidents_open_after_the_failure_threshold_and_resolve_on_recovery() {
     assert!(started < chrono::Utc::now() - chrono::Duration::milliseconds(1500));
     assert_eq!(
         incident.get::<_, Option<String>>(2).as_deref(),
-        Some("unexpected status 500 (expected 2xx)")
+        Some("HTTP 500 Internal Server Error, expected 2xx")
     );
     assert_eq!(incident.get::<_, i32>(3), 3);
     assert!(incident

@@ -85,8 +85,8 @@ fn payload(event: Uuid, kind: &str) -> Value {
         "id": event,
         "timestamp": chrono::Utc::now(),
         "monitor": {"id": Uuid::now_v7(), "name": "Checkout API", "type": "http", "target": "https://shop.example.com"},
-        "incident": {"id": Uuid::now_v7(), "durationSeconds": 0, "lastError": "unexpected status 503"},
-        "check": {"status": "down", "error": "unexpected status 503", "timings": {"totalMs": 12.0}},
+        "incident": {"id": Uuid::now_v7(), "durationSeconds": 0, "lastError": "HTTP 503 Service Unavailable, expected 2xx"},
+        "check": {"status": "down", "error": "HTTP 503 Service Unavailable, expected 2xx", "timings": {"totalMs": 12.0}},
     })
 }
 
