@@ -18,5 +18,8 @@ CREATE TABLE status_page_logos (
     CHECK (octet_length(bytes) <= 262144)
 );
 
+-- Per row, not per statement: the fetchers' claim and clean-up statements
+-- usually change nothing, and must not wake every instance (and so
+-- themselves) when they do not.
 CREATE TRIGGER status_page_logos_changed AFTER INSERT OR UPDATE OR DELETE ON status_page_logos
-    FOR EACH STATEMENT EXECUTE FUNCTION uptime_status_pages_changed();
+    FOR EACH ROW EXECUTE FUNCTION uptime_status_pages_changed();

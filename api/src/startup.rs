@@ -241,6 +241,7 @@ impl Application {
                 .configure(crate::pages::statuspage_api::configure)
                 .configure(crate::pages::configure_feeds_and_badges)
                 .configure(crate::pages::status_page::configure)
+                .configure(crate::pages::dashboard::configure)
         })
         .workers(workers)
         .client_request_timeout(config.api_read_header_timeout)

@@ -34,7 +34,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn table(self) -> &'static str {
+    /// The table holding this kind's rollups.
+    pub fn table(self) -> &'static str {
         match self {
             Self::Hourly => "check_rollups_hourly",
             Self::Daily => "check_rollups_daily",
@@ -260,7 +261,9 @@ async fn watermark(
 }
 
 /// Recomputes one bucket for every monitor from the raw results, replacing
-/// what was there (rows of deleted monitors are skipped).
+/// what was there (rows of deleted monitors are skipped). Phase times are
+/// summed over the checks that did not fail (`timed_checks`), as the chart
+/// series shows them (see migrations/V10__rollup_phases.sql).
 pub async fn roll_bucket(
     client: &impl GenericClient,
     kind: Kind,
@@ -269,14 +272,20 @@ pub async fn roll_bucket(
     let end = bucket + kind.width();
     let sql = format!(
         "INSERT INTO {table} (monitor_id, bucket, checks, up, down, degraded, maintenance, \
-             latency_sum_ms, latency_p50_ms, latency_p95_ms, latency_max_ms) \
+             latency_sum_ms, latency_p50_ms, latency_p95_ms, latency_max_ms, timed_checks, \
+             dns_sum_ms, connect_sum_ms, tls_sum_ms, ttfb_sum_ms) \
          SELECT r.monitor_id, $1, count(*) FILTER (WHERE NOT r.in_maintenance), \
              count(*) FILTER (WHERE r.status = 'up' AND NOT r.in_maintenance), \
              count(*) FILTER (WHERE r.status = 'down' AND NOT r.in_maintenance), \
              count(*) FILTER (WHERE r.status = 'degraded' AND NOT r.in_maintenance), \
              count(*) FILTER (WHERE r.in_maintenance), \
              sum(r.total_ms), percentile_cont(0.5) WITHIN GROUP (ORDER BY r.total_ms), \
-             percentile_cont(0.95) WITHIN GROUP (ORDER BY r.total_ms), max(r.total_ms) \
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY r.total_ms), max(r.total_ms), \
+             count(*) FILTER (WHERE r.status <> 'down'), \
+             sum(r.dns_ms::float8) FILTER (WHERE r.status <> 'down'), \
+             sum(r.connect_ms::float8) FILTER (WHERE r.status <> 'down'), \
+             sum(r.tls_ms::float8) FILTER (WHERE r.status <> 'down'), \
+             sum(r.ttfb_ms::float8) FILTER (WHERE r.status <> 'down') \
          FROM check_results r JOIN monitors m ON m.id = r.monitor_id \
          WHERE r.slot_ts >= $1 AND r.slot_ts < $2 \
          GROUP BY r.monitor_id \
@@ -284,7 +293,10 @@ pub async fn roll_bucket(
              up = excluded.up, down = excluded.down, degraded = excluded.degraded, \
              maintenance = excluded.maintenance, \
              latency_sum_ms = excluded.latency_sum_ms, latency_p50_ms = excluded.latency_p50_ms, \
-             latency_p95_ms = excluded.latency_p95_ms, latency_max_ms = excluded.latency_max_ms",
+             latency_p95_ms = excluded.latency_p95_ms, latency_max_ms = excluded.latency_max_ms, \
+             timed_checks = excluded.timed_checks, dns_sum_ms = excluded.dns_sum_ms, \
+             connect_sum_ms = excluded.connect_sum_ms, tls_sum_ms = excluded.tls_sum_ms, \
+             ttfb_sum_ms = excluded.ttfb_sum_ms",
         table = kind.table()
     );
     client.execute(&sql, &[&bucket, &end]).await
@@ -324,6 +336,13 @@ pub struct Uptime {
     pub incidents: i64,
     pub latency_avg_ms: Option<f64>,
     pub latency_max_ms: Option<f64>,
+}
+
+/// Share of `checks` that were not down, in percent to four decimals; None
+/// without checks. Degraded counts as available.
+pub fn uptime_percent(checks: i64, down: i64) -> Option<f64> {
+    (checks > 0)
+        .then(|| ((checks - down) as f64 * 100.0 / checks as f64 * 10_000.0).round() / 10_000.0)
 }
 
 /// The time ranges a period is read from: raw edges, hourly, daily.
@@ -460,9 +479,7 @@ pub async fn uptime(
         down,
         degraded: totals.get(3),
         maintenance_checks,
-        uptime_percent: (checks > 0).then(|| {
-            ((checks - down) as f64 * 100.0 / checks as f64 * 10_000.0).round() / 10_000.0
-        }),
+        uptime_percent: uptime_percent(checks, down),
         downtime_seconds: (incidents.get::<_, f64>(1) * 1000.0).round() / 1000.0,
         incidents: incidents.get(0),
         latency_avg_ms: latency_sum

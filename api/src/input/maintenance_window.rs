@@ -140,6 +140,26 @@ pub fn parse(body: Value) -> Result<WindowSpec, ApiError> {
     }
 }
 
+/// Validates the schedule fields of a window body alone, for a preview of
+/// its occurrences (`POST /maintenance-windows/preview`): the same rules and
+/// messages as [`parse`]. The window's other fields may come along (a form
+/// sends the body it is about to save) and are ignored.
+pub fn parse_schedule_only(body: Value) -> Result<Schedule, ApiError> {
+    let mut fields = Fields::new(body)?;
+    for name in [
+        "title",
+        "description",
+        "monitorIds",
+        "componentIds",
+        "notifyChannels",
+    ] {
+        fields.take(name);
+    }
+    let schedule = parse_schedule(&mut fields);
+    fields.finish(&READ_ONLY)?;
+    schedule.ok_or_else(|| ApiError::invalid_field("", "the body failed validation"))
+}
+
 /// A list of ids (absent = empty), sorted without duplicates; None after an error.
 fn parse_ids(fields: &mut Fields, name: &str, what: &str) -> Option<Vec<Uuid>> {
     let items = match fields.take(name) {

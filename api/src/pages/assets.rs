@@ -1,5 +1,5 @@
 //! Our stylesheets and scripts (api/assets/), embedded in the binary and
-//! served under content-hashed URLs such as `/assets/workers.0123456789ab.js`.
+//! served under content-hashed URLs such as `/assets/core.0123456789ab.js`.
 //! A change to a file changes its URL, so browsers keep every URL forever.
 
 use std::sync::OnceLock;
@@ -21,15 +21,6 @@ const CACHE_SECONDS: u32 = 365 * 24 * 60 * 60;
 const CSS: &str = "text/css; charset=utf-8";
 const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
-/// The stylesheet every page links.
-pub static APP_CSS: Asset = Asset::new("app.css", CSS, include_str!("../../assets/app.css"));
-/// The script of the /workers page.
-pub static WORKERS_JS: Asset = Asset::new(
-    "workers.js",
-    JAVASCRIPT,
-    include_str!("../../assets/workers.js"),
-);
-
 /// The stylesheet of the public status pages.
 pub static STATUS_CSS: Asset =
     Asset::new("status.css", CSS, include_str!("../../assets/status.css"));
@@ -41,8 +32,82 @@ pub static STATUS_JS: Asset = Asset::new(
     include_str!("../../assets/status.js"),
 );
 
+/// The dashboard's stylesheet.
+pub static DASHBOARD_CSS: Asset = Asset::new(
+    "dashboard.css",
+    CSS,
+    include_str!("../../assets/dashboard/dashboard.css"),
+);
+
+/// The dashboard's scripts, in load order: the core (router, API client,
+/// shared view helpers) first, then one file per group of views.
+pub static DASHBOARD_JS: [Asset; 8] = [
+    Asset::new(
+        "core.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/core.js"),
+    ),
+    Asset::new(
+        "view-overview.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-overview.js"),
+    ),
+    Asset::new(
+        "view-monitor.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-monitor.js"),
+    ),
+    Asset::new(
+        "view-monitor-form.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-monitor-form.js"),
+    ),
+    Asset::new(
+        "view-incidents.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-incidents.js"),
+    ),
+    Asset::new(
+        "view-status.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-status.js"),
+    ),
+    Asset::new(
+        "view-admin.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-admin.js"),
+    ),
+    Asset::new(
+        "view-workers.js",
+        JAVASCRIPT,
+        include_str!("../../assets/dashboard/view-workers.js"),
+    ),
+];
+
+/// uPlot 1.6.32 from npm (MIT; api/assets/vendor/README.md), for charts.
+pub static UPLOT_JS: Asset = Asset::new(
+    "uPlot.iife.min.js",
+    JAVASCRIPT,
+    include_str!("../../assets/vendor/uplot/uPlot.iife.min.js"),
+);
+pub static UPLOT_CSS: Asset = Asset::new(
+    "uPlot.min.css",
+    CSS,
+    include_str!("../../assets/vendor/uplot/uPlot.min.css"),
+);
+
 /// Every asset served under [`PREFIX`].
-static ALL: [&Asset; 4] = [&APP_CSS, &WORKERS_JS, &STATUS_CSS, &STATUS_JS];
+fn all() -> impl Iterator<Item = &'static Asset> {
+    [
+        &STATUS_CSS,
+        &STATUS_JS,
+        &DASHBOARD_CSS,
+        &UPLOT_JS,
+        &UPLOT_CSS,
+    ]
+    .into_iter()
+    .chain(DASHBOARD_JS.iter())
+}
 
 /// One embedded file.
 pub struct Asset {
@@ -111,8 +176,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// An asset by its content-hashed name; `304` when the client holds it.
 #[tracing::instrument(skip_all, fields(name = %name))]
 async fn serve(request: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let asset = ALL
-        .iter()
+    let asset = all()
         .find(|asset| asset.fingerprint().hashed_name == *name)
         .ok_or(ApiError::NotFound("asset"))?;
     let fingerprint = asset.fingerprint();

@@ -7,6 +7,7 @@
 
 pub mod assets;
 pub mod badges;
+pub mod dashboard;
 pub mod feeds;
 pub mod logo;
 pub mod snapshot;
@@ -14,10 +15,13 @@ pub mod status_page;
 pub mod statuspage_api;
 
 use actix_web::body::MessageBody;
+use std::io::Write;
+use std::sync::OnceLock;
+
 use actix_web::http::header::{
-    CacheControl, CacheDirective, ContentType, ETag, EntityTag, IfNoneMatch,
-    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
-    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    CacheControl, CacheDirective, ContentType, ETag, EntityTag, IfNoneMatch, ACCEPT_ENCODING,
+    ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY,
+    CONTENT_TYPE, REFERRER_POLICY, VARY, X_CONTENT_TYPE_OPTIONS,
 };
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use sha2::{Digest, Sha256};
@@ -58,12 +62,17 @@ pub fn html(body: impl MessageBody + 'static) -> HttpResponse {
         .body(body)
 }
 
-/// A rendered public body and its strong ETag (a digest of the body).
+/// A rendered public body and its strong ETag (a digest of the body), and
+/// its gzipped form, made on first request and kept with it.
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub body: web::Bytes,
     pub etag: EntityTag,
+    gzip: OnceLock<Option<(web::Bytes, EntityTag)>>,
 }
+
+/// Bodies shorter than this are sent as they are.
+const GZIP_FROM_BYTES: usize = 1024;
 
 impl Rendered {
     /// Tags `body` with the first 128 bits of its SHA-256.
@@ -73,8 +82,62 @@ impl Rendered {
         Self {
             etag: EntityTag::new_strong(hex::encode(&digest[..16])),
             body,
+            gzip: OnceLock::new(),
         }
     }
+
+    /// The body gzipped with its own ETag, when that is smaller.
+    fn gzipped(&self) -> Option<&(web::Bytes, EntityTag)> {
+        self.gzip
+            .get_or_init(|| {
+                if self.body.len() < GZIP_FROM_BYTES {
+                    return None;
+                }
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.body.len() / 4),
+                    flate2::Compression::default(),
+                );
+                encoder.write_all(&self.body).ok()?;
+                let packed = encoder.finish().ok()?;
+                (packed.len() < self.body.len()).then(|| {
+                    let etag = EntityTag::new_strong(format!("{}-gzip", self.etag.tag()));
+                    (web::Bytes::from(packed), etag)
+                })
+            })
+            .as_ref()
+    }
+
+    /// What `request` gets: the gzipped body when it accepts gzip (and that
+    /// is smaller), else the body; with the ETag of what is sent and
+    /// whether it is gzipped.
+    pub fn for_request(&self, request: &HttpRequest) -> (&web::Bytes, &EntityTag, bool) {
+        match self.gzipped().filter(|_| accepts_gzip(request)) {
+            Some((body, etag)) => (body, etag, true),
+            None => (&self.body, &self.etag, false),
+        }
+    }
+}
+
+/// Whether the request's `Accept-Encoding` takes gzip (by name or `*`,
+/// with a quality above 0).
+fn accepts_gzip(request: &HttpRequest) -> bool {
+    let Some(header) = request.headers().get(ACCEPT_ENCODING) else {
+        return false;
+    };
+    let Ok(text) = header.to_str() else {
+        return false;
+    };
+    text.split(',').any(|part| {
+        let mut pieces = part.split(';');
+        let coding = pieces.next().unwrap_or("").trim();
+        let refused = pieces.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+    })
 }
 
 /// Whether the request's `If-None-Match` names `etag` (so 304 answers it).
@@ -84,6 +147,30 @@ pub fn client_holds(request: &HttpRequest, etag: &EntityTag) -> bool {
         Some(IfNoneMatch::Items(tags)) => tags.iter().any(|t| t.weak_eq(etag)),
         None => false,
     }
+}
+
+/// Starts the answer of a rendered public body for `request`: `304` when
+/// the client holds what it would get, else `200`; with its ETag, `Vary:
+/// Accept-Encoding` and, for a gzipped body, `Content-Encoding: gzip`. The
+/// body to send goes with it (None for a 304).
+pub fn start_answer<'a>(
+    request: &HttpRequest,
+    rendered: &'a Rendered,
+) -> (HttpResponseBuilder, Option<&'a web::Bytes>) {
+    let (body, etag, gzipped) = rendered.for_request(request);
+    let held = client_holds(request, etag);
+    let mut response = if held {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header(ETag(etag.clone()))
+        .insert_header((VARY, "Accept-Encoding"));
+    if gzipped && !held {
+        response.insert_header((CONTENT_ENCODING, "gzip"));
+    }
+    (response, (!held).then_some(body))
 }
 
 /// Answers a public, cacheable body: `304 Not Modified` when the request's
@@ -97,14 +184,8 @@ pub fn conditional(
     max_age_seconds: u32,
     extra: impl FnOnce(&mut HttpResponseBuilder),
 ) -> HttpResponse {
-    let fresh = client_holds(request, &rendered.etag);
-    let mut response = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
+    let (mut response, body) = start_answer(request, rendered);
     response
-        .insert_header(ETag(rendered.etag.clone()))
         .insert_header(CacheControl(vec![
             CacheDirective::Public,
             CacheDirective::MaxAge(max_age_seconds),
@@ -112,10 +193,10 @@ pub fn conditional(
         .insert_header((ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .insert_header((X_CONTENT_TYPE_OPTIONS, "nosniff"));
     extra(&mut response);
-    if fresh {
-        return response.finish();
+    match body {
+        None => response.finish(),
+        Some(body) => response
+            .insert_header((CONTENT_TYPE, content_type))
+            .body(body.clone()),
     }
-    response
-        .insert_header((CONTENT_TYPE, content_type))
-        .body(rendered.body.clone())
 }

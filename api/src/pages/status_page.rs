@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType, ETag};
+use actix_web::http::header::{self, CacheControl, CacheDirective, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{guard, web, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
@@ -421,22 +421,14 @@ fn with_page_headers(
 /// `200` with the body's ETag and a short public max-age, or `304` when
 /// the client holds this body.
 fn cached(request: &HttpRequest, body: &Rendered) -> HttpResponse {
-    let fresh = super::client_holds(request, &body.etag);
-    let mut response = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    with_page_headers(&mut response)
-        .insert_header(ETag(body.etag.clone()))
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(MAX_AGE_SECONDS),
-        ]));
-    if fresh {
-        response.finish()
-    } else {
-        response.body(body.body.clone())
+    let (mut response, body) = super::start_answer(request, body);
+    with_page_headers(&mut response).insert_header(CacheControl(vec![
+        CacheDirective::Public,
+        CacheDirective::MaxAge(MAX_AGE_SECONDS),
+    ]));
+    match body {
+        None => response.finish(),
+        Some(body) => response.body(body.clone()),
     }
 }
 

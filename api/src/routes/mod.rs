@@ -5,10 +5,14 @@ pub mod audit;
 pub mod channels;
 pub mod checks;
 pub mod components;
+pub mod dashboard;
 pub mod health;
 pub mod incidents;
+pub mod maintenance_preview;
 pub mod maintenance_windows;
 pub mod metrics;
+pub mod monitor_series;
+pub mod monitor_test_run;
 pub mod monitors;
 pub mod notifications;
 pub mod status_incidents;
@@ -26,16 +30,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::pages::assets::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
+            .configure(monitor_test_run::configure)
             .configure(monitors::configure)
+            .configure(monitor_series::configure)
             .configure(channels::configure)
             .configure(components::configure)
             .configure(api_keys::configure)
             .configure(audit::configure)
             .configure(incidents::configure)
+            .configure(maintenance_preview::configure)
             .configure(maintenance_windows::configure)
             .configure(notifications::configure)
             .configure(status_incidents::configure)
             .configure(status_pages::configure)
-            .configure(workers::configure),
+            .configure(workers::configure)
+            .configure(dashboard::configure),
     );
 }

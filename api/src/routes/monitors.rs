@@ -76,7 +76,8 @@ pub(crate) async fn sync_schedule(state: &AppState, monitor: &Monitor, due_now: 
     );
 }
 
-fn rules(state: &AppState) -> Rules {
+/// The validation rules of a monitor body under this configuration.
+pub(crate) fn rules(state: &AppState) -> Rules {
     Rules {
         default_timeout_seconds: u32::try_from(state.config.default_check_timeout.as_secs())
             .unwrap_or(10),

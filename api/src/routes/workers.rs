@@ -1,9 +1,9 @@
 //! `GET /api/v1/workers/status`: every worker's heartbeat (stale ones
 //! flagged), the 50 most recent check results and monitor counts; and
-//! `GET /workers`, the live page that polls it.
+//! `GET /workers`, which sends the browser to the dashboard's live view of
+//! it.
 
-use std::sync::LazyLock;
-
+use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -12,8 +12,6 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::pages;
-use crate::pages::assets::{APP_CSS, WORKERS_JS};
 use crate::startup::AppState;
 
 /// A worker without a heartbeat for this long is flagged stale.
@@ -25,22 +23,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/workers/status").route(web::get().to(status)));
 }
 
-/// The live page, shipped inside the binary, with the content-hashed URLs
-/// of its stylesheet and script filled in once.
-static PAGE: LazyLock<String> = LazyLock::new(|| {
-    include_str!("workers_page.html")
-        .replace("{{app.css}}", APP_CSS.url())
-        .replace("{{workers.js}}", WORKERS_JS.url())
-});
+/// Where `GET /workers` sends the browser: the dashboard's workers view.
+const WORKERS_VIEW: &str = "/#/workers";
 
-/// `GET /workers`: open without a key; the page asks for one and sends it
-/// as a Bearer token to the status endpoint.
+/// `GET /workers`: the address of the workers page before the dashboard,
+/// kept working; the dashboard asks for a key and polls the status endpoint.
 pub fn configure_page(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/workers").route(web::get().to(page)));
 }
 
 async fn page() -> HttpResponse {
-    pages::html(PAGE.as_str())
+    HttpResponse::Found()
+        .insert_header((LOCATION, WORKERS_VIEW))
+        .finish()
 }
 
 #[tracing::instrument(skip_all)]

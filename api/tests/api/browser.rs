@@ -1,25 +1,31 @@
 //! Pages in a real browser: Debian's Chromium driven by playwright-core
-//! against this API. The /workers page (tests/browser/workers.mjs) with a
-//! worker, including that the page's CSP stops an injected inline script;
+//! against this API. The dashboard's workers view, reached at /workers
+//! (tests/browser/scenarios/workers.mjs), with a worker, including that the
+//! dashboard's CSP stops an injected inline script;
 //! the public status page (tests/browser/status.mjs) at desktop and phone
 //! widths and in dark mode.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::Mutex;
 
 use crate::checks::{start_worker, target};
-use crate::helpers::{spawn_app, spawn_app_with, ADMIN_KEY};
+use crate::helpers::{spawn_app_with, ADMIN_KEY};
 
-/// One browser at a time in this test binary: each test holds this while
-/// its script runs.
-static BROWSER: Mutex<()> = Mutex::const_new(());
+/// The test binary's one browser: tests/browser/runner.mjs, started on
+/// first use and ended when the binary exits (its stdin closes). Scenarios
+/// (tests/browser/scenarios/*.mjs) run one at a time.
+struct Runner {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    next_id: u64,
+}
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_real_browser() {
+static RUNNER: std::sync::Mutex<Option<Runner>> = std::sync::Mutex::new(None);
+
+fn browser_root() -> String {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let script = format!("{root}/tests/browser/workers.mjs");
     assert!(
         std::path::Path::new(&format!(
             "{root}/tests/browser/node_modules/playwright-core"
@@ -28,6 +34,81 @@ async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_
             && std::path::Path::new("/usr/bin/chromium").exists(),
         "browser test setup missing: run scripts/test-deps.sh (make test does)"
     );
+    root.to_owned()
+}
+
+impl Runner {
+    fn start() -> Runner {
+        use std::process::{Command, Stdio};
+        let root = browser_root();
+        let mut child = Command::new("node")
+            .arg(format!("{root}/tests/browser/runner.mjs"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs tests/browser/runner.mjs");
+        let stdin = child.stdin.take().expect("runner stdin");
+        let stdout = std::io::BufReader::new(child.stdout.take().expect("runner stdout"));
+        Runner {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        }
+    }
+}
+
+/// Runs the browser scenario `name` (tests/browser/scenarios/{name}.mjs)
+/// with `args` in the binary's one browser; what it returned, or why it
+/// failed.
+pub async fn scenario(name: &str, args: &[&str]) -> Result<String, String> {
+    use std::io::{BufRead, Write};
+    let request = (
+        name.to_owned(),
+        args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>(),
+    );
+    tokio::task::spawn_blocking(move || {
+        let mut guard = RUNNER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let alive = guard
+            .as_mut()
+            .is_some_and(|r| matches!(r.child.try_wait(), Ok(None)));
+        if !alive {
+            *guard = Some(Runner::start());
+        }
+        let runner = guard.as_mut().expect("runner started");
+        let id = runner.next_id;
+        runner.next_id += 1;
+        let line = json!({"id": id, "scenario": request.0, "args": request.1}).to_string();
+        if writeln!(runner.stdin, "{line}")
+            .and_then(|()| runner.stdin.flush())
+            .is_err()
+        {
+            *guard = None;
+            return Err("the browser runner stopped".to_owned());
+        }
+        let mut answer = String::new();
+        if runner.stdout.read_line(&mut answer).unwrap_or(0) == 0 {
+            *guard = None;
+            return Err("the browser runner stopped without answering".to_owned());
+        }
+        let answer: Value = serde_json::from_str(&answer)
+            .map_err(|e| format!("the browser runner answered {answer:?}: {e}"))?;
+        if answer["ok"] == true {
+            Ok(answer["output"].as_str().unwrap_or_default().to_owned())
+        } else {
+            Err(answer["error"].as_str().unwrap_or("failed").to_owned())
+        }
+    })
+    .await
+    .expect("the scenario thread ends")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_workers_view_shows_the_fleet_live_and_runs_no_injected_script_in_a_real_browser() {
+    let root = browser_root();
     let app = spawn_app_with(&[("ALLOW_PRIVATE_TARGETS", "true")]).await;
     let url = target(Duration::ZERO).await;
     for name in ["Checkout API", "Search", "Login"] {
@@ -39,29 +120,16 @@ async fn the_workers_page_shows_the_fleet_live_and_runs_no_injected_script_in_a_
     }
     let stop = start_worker(&app);
     let artifacts = format!("{root}/target/browser-artifacts");
-    let address = app.address.clone();
-    let browser = BROWSER.lock().await;
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(&script)
-            .arg(&address)
-            .arg(ADMIN_KEY)
-            .arg(&artifacts)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    drop(browser);
-    let artifacts = format!("{root}/target/browser-artifacts");
+    let output = scenario("workers", &[&app.address, ADMIN_KEY, &artifacts]).await;
     let _ = stop.send(());
-    assert!(
-        output.status.success(),
-        "browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    for screenshot in ["workers-desktop.png", "workers-phone.png"] {
+    if let Err(error) = output {
+        panic!("browser test failed:\n{error}");
+    }
+    for screenshot in [
+        "dashboard-workers-desktop.png",
+        "dashboard-workers-phone.png",
+        "dashboard-workers-dark-phone.png",
+    ] {
         assert!(std::path::Path::new(&format!("{artifacts}/{screenshot}")).exists());
     }
 }
@@ -76,16 +144,7 @@ async fn component(app: &crate::helpers::TestApp, body: Value) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_real_browser() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
-    let script = format!("{root}/tests/browser/status.mjs");
-    assert!(
-        std::path::Path::new(&format!(
-            "{root}/tests/browser/node_modules/playwright-core"
-        ))
-        .exists()
-            && std::path::Path::new("/usr/bin/chromium").exists(),
-        "browser test setup missing: run scripts/test-deps.sh (make test does)"
-    );
+    let root = browser_root();
     // The page's logo comes from a server of its own on loopback (hence
     // ALLOW_PRIVATE_TARGETS), and reaches readers from the page's origin.
     let app = spawn_app_with(&[("ALLOW_PRIVATE_TARGETS", "true")]).await;
@@ -277,28 +336,14 @@ async fn the_status_page_reads_well_on_a_laptop_a_phone_and_in_dark_mode_in_a_re
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let artifacts = format!("{root}/target/browser-artifacts");
-    let out = artifacts.clone();
-    let browser = BROWSER.lock().await;
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(&script)
-            .arg(&url)
-            .arg("Partial outage")
-            .arg(incident)
-            .arg(&out)
-            .arg(&details_url)
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("node runs");
-    drop(browser);
-    assert!(
-        output.status.success(),
-        "browser test failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = scenario(
+        "status",
+        &[&url, "Partial outage", incident, &artifacts, &details_url],
+    )
+    .await;
+    if let Err(error) = output {
+        panic!("browser test failed:\n{error}");
+    }
     for screenshot in [
         "status-desktop.png",
         "status-phone.png",

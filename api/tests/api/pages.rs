@@ -7,8 +7,8 @@ use reqwest::Method;
 
 use crate::helpers::{spawn_app, TestApp};
 
-/// Every page the API serves.
-const PAGES: &[&str] = &["/workers"];
+/// Every page the API serves (the dashboard's shell; /workers redirects to it).
+const PAGES: &[&str] = &["/"];
 
 async fn fetch(app: &TestApp, path: &str) -> (u16, HeaderMap, String) {
     let response = app.anonymous(Method::GET, path).send().await.unwrap();
@@ -114,11 +114,12 @@ async fn every_asset_a_page_references_is_served_for_a_year_under_its_content_ha
         assert!(urls.len() >= 2, "{path} links no stylesheet or script");
         for url in urls {
             let name = url.trim_start_matches("/assets/");
-            let parts: Vec<&str> = name.split('.').collect();
+            // name.hash.extension, where the name may hold dots (uPlot.min).
+            let parts: Vec<&str> = name.rsplitn(3, '.').collect();
             assert_eq!(parts.len(), 3, "{url} is not name.hash.extension");
             assert_eq!(parts[1].len(), 12, "{url}");
             assert!(parts[1].chars().all(|c| c.is_ascii_hexdigit()), "{url}");
-            let expected_type = match parts[2] {
+            let expected_type = match parts[0] {
                 "css" => "text/css",
                 "js" => "text/javascript",
                 other => panic!("{url}: unexpected extension {other}"),
@@ -148,7 +149,7 @@ async fn every_asset_a_page_references_is_served_for_a_year_under_its_content_ha
 #[tokio::test]
 async fn an_asset_the_browser_already_holds_is_answered_not_modified() {
     let app = spawn_app().await;
-    let (_, _, html) = fetch(&app, "/workers").await;
+    let (_, _, html) = fetch(&app, "/").await;
     for url in asset_urls(&html) {
         let (_, headers, _) = fetch(&app, url).await;
         let etag = header(&headers, ETAG.as_str()).to_owned();
@@ -185,4 +186,20 @@ async fn an_unknown_or_outdated_asset_is_not_found() {
         let (status, _, _) = fetch(&app, path).await;
         assert_eq!(status, 404, "{path}");
     }
+}
+
+#[tokio::test]
+async fn the_workers_address_leads_to_the_dashboards_workers_view() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{}/workers", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(header(response.headers(), "location"), "/#/workers");
 }

@@ -374,10 +374,14 @@ async fn a_custom_domain_gets_its_page_at_the_root() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let html = response.text().await.unwrap();
-    assert!(html.contains("<a class=\"brand\" href=\"/\">Acme status</a>"));
+    assert!(html.contains("<a class=\"brand\" href=\"/\">"));
+    assert!(html.contains("<span>Acme status</span></a>"));
     assert!(html.contains("href=\"/history\""));
-    // Any other host gets no status page at `/`.
-    assert_eq!(get(&app, "/").await.status(), 404);
+    // Any other host gets the dashboard at `/`.
+    let other = get(&app, "/").await;
+    assert_eq!(other.status(), 200);
+    let other = other.text().await.unwrap();
+    assert!(other.contains("Sign in to UpTime") && !other.contains("Acme status"));
 }
 
 #[tokio::test]
@@ -551,5 +555,83 @@ async fn monitor_details_show_only_on_a_page_that_asks_for_them() {
             !body.contains("shop.example.com") && !body.contains("Checkout probe"),
             "{body}"
         );
+    }
+}
+
+#[tokio::test]
+async fn readers_that_take_gzip_get_the_page_and_its_json_gzipped() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        ids.push(component(&app, json!({"name": format!("Service {n}")})).await);
+    }
+    publish(
+        &app,
+        json!({"slug": "acme", "title": "Acme status",
+               "sections": [{"name": "Core", "componentIds": ids}]}),
+    )
+    .await;
+    eventually(&app, "/status/acme", |b| b.contains("Service 11")).await;
+    for path in ["/status/acme", "/status/acme/api/v2/summary.json"] {
+        // Several tries: the page's body changes with each snapshot rebuild.
+        let mut matched = false;
+        for _ in 0..5 {
+            let plain = get(&app, path).await;
+            let plain_etag = plain.headers()[ETAG].to_str().unwrap().to_owned();
+            assert!(plain.headers().get("content-encoding").is_none());
+            let plain = plain.bytes().await.unwrap();
+            let packed = app
+                .anonymous(Method::GET, path)
+                .header("Accept-Encoding", "br;q=1.0, gzip;q=0.8")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(packed.status(), 200);
+            let headers = packed.headers().clone();
+            assert_eq!(headers["content-encoding"], "gzip", "{path}");
+            assert_eq!(headers["vary"], "Accept-Encoding");
+            let etag = headers[ETAG].to_str().unwrap().to_owned();
+            assert_ne!(etag, plain_etag, "each encoding has its own ETag");
+            let packed = packed.bytes().await.unwrap();
+            assert!(
+                packed.len() * 3 < plain.len(),
+                "{path}: {} of {}",
+                packed.len(),
+                plain.len()
+            );
+            let mut unpacked = Vec::new();
+            flate2::read::GzDecoder::new(&packed[..])
+                .read_to_end(&mut unpacked)
+                .unwrap();
+            if unpacked != plain {
+                continue; // a rebuild fell between the two requests
+            }
+            let again = app
+                .anonymous(Method::GET, path)
+                .header("Accept-Encoding", "gzip")
+                .header(IF_NONE_MATCH, &etag)
+                .send()
+                .await
+                .unwrap();
+            if again.status() != 304 {
+                continue;
+            }
+            assert!(again.headers().get("content-encoding").is_none());
+            matched = true;
+            break;
+        }
+        assert!(
+            matched,
+            "{path}: gzip never matched the plain body and answered 304"
+        );
+        // gzip refused with q=0: the plain body.
+        let refused = app
+            .anonymous(Method::GET, path)
+            .header("Accept-Encoding", "gzip;q=0, identity")
+            .send()
+            .await
+            .unwrap();
+        assert!(refused.headers().get("content-encoding").is_none());
     }
 }

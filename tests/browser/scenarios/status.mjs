@@ -7,19 +7,9 @@
 // With a fifth argument, a page with monitor details: they open by
 // keyboard and wrap at 375 px in light and dark.
 //
-// usage: node status.mjs <page-url> <banner-words> <incident-name> <artifact-dir> [details-page-url]
-import { chromium } from "playwright-core";
+// args: <page-url> <banner-words> <incident-name> <artifact-dir> [details-page-url]
+// (run by runner.mjs with the test binary's one browser)
 import { mkdirSync } from "node:fs";
-
-const [url, bannerWords, incidentName, artifacts, detailsUrl] = process.argv.slice(2);
-if (!url || !bannerWords || !incidentName || !artifacts) {
-  console.error("usage: node status.mjs <page-url> <banner-words> <incident-name> <artifact-dir>");
-  process.exit(2);
-}
-mkdirSync(artifacts, { recursive: true });
-
-const executablePath = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const browser = await chromium.launch({ executablePath, args: ["--no-sandbox", "--disable-gpu"] });
 
 function fail(message) {
   throw new Error(message);
@@ -33,8 +23,14 @@ async function noOverflow(page, what) {
   if (scroll > inner) fail(`${what}: horizontal overflow (${scroll} > ${inner})`);
 }
 
+export default async function (browser, [url, bannerWords, incidentName, artifacts, detailsUrl]) {
+if (!url || !bannerWords || !incidentName || !artifacts) {
+  fail("usage: status <page-url> <banner-words> <incident-name> <artifact-dir> [details-page-url]");
+}
+mkdirSync(artifacts, { recursive: true });
+let context;
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Berlin" });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Berlin" });
   const page = await context.newPage();
   const consoleErrors = [];
   page.on("console", (message) => {
@@ -173,7 +169,8 @@ try {
   if (violations.length) fail("the page breaks its own CSP: " + violations.join(", "));
   const cspErrors = consoleErrors.filter((text) => /Content Security Policy/i.test(text));
   if (cspErrors.length) fail("CSP errors in the console: " + cspErrors.join(" | "));
-  console.log("status page checks passed");
+  return "status page checks passed";
 } finally {
-  await browser.close();
+  if (context) await context.close();
+}
 }
