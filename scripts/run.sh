@@ -24,7 +24,8 @@ pids+=($!)
 cat <<MSG
 
   UpTime is running.
-    API:            http://localhost:${APP_PORT:-8008}   (health: /health, metrics: /metrics)
+    Dashboard:      http://localhost:${APP_PORT:-8008}/   (sign in with the bootstrap key below)
+    API:            http://localhost:${APP_PORT:-8008}/api/v1   (health: /health, metrics: /metrics)
     Worker metrics: http://localhost:${METRICS_PORT:-8009}/metrics
     Bootstrap key:  ${UPTIME_BOOTSTRAP_API_KEY}
   Try: curl -H "Authorization: Bearer ${UPTIME_BOOTSTRAP_API_KEY}" http://localhost:${APP_PORT:-8008}/api/v1/monitors

@@ -72,10 +72,8 @@
         { label: "Impact", cell: (i) => impactBadge(i.impact) },
         { label: "Components", class: "wrap", cell: (i) => componentNames(i.componentIds, data.components) },
         { label: "Started", cell: (i) => time(i.startedAt) },
-        past
-          ? { label: "Lasted", cell: (i) => duration(since(i.startedAt, i.resolvedAt)) }
-          : { label: "Open for", cell: (i) => duration(since(i.startedAt)) },
-      ],
+        past ? { label: "Lasted", cell: (i) => duration(since(i.startedAt, i.resolvedAt)) } : null,
+      ].filter(Boolean),
     });
   }
 
@@ -86,10 +84,10 @@
         { label: "Status", cell: (i) => (i.resolvedAt ? badge("resolved") : badge("down", "Down")) },
         { label: "Monitor", class: "wrap", cell: (i) => h("a", { href: "#/monitors/" + i.monitorId }, i.monitorName || "(deleted monitor)") },
         { label: "Started", cell: (i) => time(i.startedAt) },
-        { label: past ? "Lasted" : "Down for", cell: (i) => duration(i.durationSeconds ?? since(i.startedAt, i.resolvedAt)) },
+        past ? { label: "Lasted", cell: (i) => duration(i.durationSeconds ?? since(i.startedAt, i.resolvedAt)) } : null,
         { label: "Failed checks", class: "num", cell: (i) => String(i.failureCount) },
         { label: "Error", class: "wrap", cell: (i) => i.lastError || i.firstError || "" },
-      ],
+      ].filter(Boolean),
     });
   }
 
@@ -123,8 +121,13 @@
     const limits = { status: PAGE, monitor: PAGE };
     let data = await load(limits);
     let node = null;
+    // An open incident's duration grows by itself; the page shows its start instead.
+    const shown = (d) => kit().signature(d.openStatus, d.pastStatus, d.openMonitor.items.map((i) => Object.assign({}, i, { durationSeconds: null })),
+      d.pastMonitor, [...d.components.values()].map((c) => [c.id, c.name]));
     const redraw = async () => {
-      data = await load(limits);
+      const fresh = await load(limits);
+      if (shown(fresh) === shown(data)) return;
+      data = fresh;
       node = UT.swap(node, lists(data, limits, redraw));
     };
     node = lists(data, limits, redraw);
@@ -220,8 +223,8 @@
       h("dt", {}, "Status"), h("dd", {}, statusBadge(incident.status)),
       h("dt", {}, "Impact"), h("dd", {}, impactBadge(incident.impact)),
       h("dt", {}, "Started"), h("dd", {}, time(incident.startedAt, "exact"), " (", time(incident.startedAt), ")"),
-      h("dt", {}, incident.resolvedAt ? "Resolved" : "Open for"),
-      h("dd", {}, incident.resolvedAt ? [time(incident.resolvedAt, "exact"), ", after " + duration(since(incident.startedAt, incident.resolvedAt))] : duration(since(incident.startedAt))),
+      incident.resolvedAt ? [h("dt", {}, "Resolved"),
+        h("dd", {}, time(incident.resolvedAt, "exact"), ", after " + duration(since(incident.startedAt, incident.resolvedAt)))] : null,
       incident.autoComponentId ? [h("dt", {}, "Opened"), h("dd", {}, "Automatically, for " + (auto ? auto.name : "a deleted component") +
         (incident.takenOver ? "; an operator has taken it over." : "; the first update you post takes it over."))] : null,
       incident.monitorIncidentIds.length ? [h("dt", {}, "Monitor incidents"), h("dd", {}, UT.plural(incident.monitorIncidentIds.length, "linked incident"))] : null);
@@ -364,8 +367,11 @@
         formSlot.replaceChildren(updateForm(incident, components, reload));
       }
     };
+    const shown = (d) => kit().signature(d.incident, [...d.components.values()].map((c) => [c.id, c.name, c.status]));
     const reload = async () => {
-      data = await fetchAll();
+      const fresh = await fetchAll();
+      if (shown(fresh) === shown(data)) return;
+      data = fresh;
       const x = window.scrollX;
       const y = window.scrollY;
       draw();

@@ -115,7 +115,7 @@
   /** The answer of a check-now: status, timings, code and error. */
   function checkResult(r) {
     const t = r.timings || {};
-    return [
+    return h("div", { class: "check-body" },
       h("h2", {}, "Check now: result"),
       h("p", { class: "check-summary" }, badge(r.status), " in ", h("strong", {}, UT.ms(t.totalMs)),
         r.statusCode ? " · HTTP " + r.statusCode : "", " · ", exact(r.checkedAt)),
@@ -124,8 +124,7 @@
       h("dl", { class: "facts timings" },
         PHASES.filter(([, key]) => t[key] !== null && t[key] !== undefined).map(([name, key, label]) =>
           [h("dt", {}, h("span", { class: "swatch phase-" + name, "aria-hidden": "true" }), label), h("dd", {}, UT.ms(t[key]))]),
-        h("dt", {}, "Total"), h("dd", {}, UT.ms(t.totalMs))),
-    ];
+        h("dt", {}, "Total"), h("dd", {}, UT.ms(t.totalMs))));
   }
 
   function results(items) {
@@ -360,8 +359,26 @@
         },
         axes: [axis, { ...axis, size: 64, values: (u, values) => values.map((v) => v + " ms") }],
         series: [{}, ...series],
-        hooks: { setCursor: [(u) => readOut(u.cursor.idx)] },
+        hooks: { setCursor: [(u) => readOut(u.cursor.idx)], drawClear: [shadeFailures] },
       };
+    }
+
+    /** Behind the lines: a red band over each bucket with failed checks, darker the more failed. */
+    function shadeFailures(u) {
+      if (!state) return;
+      const { ctx, bbox } = u;
+      const width = state.series.bucketSeconds;
+      ctx.save();
+      ctx.fillStyle = cssColour("--bad");
+      for (const p of state.series.points) {
+        if (!p.down) continue;
+        const x = Date.parse(p.at) / 1000;
+        const left = u.valToPos(x, "x", true);
+        const right = u.valToPos(x + width, "x", true);
+        ctx.globalAlpha = 0.12 + 0.3 * (p.down / Math.max(p.checks, 1));
+        ctx.fillRect(left, bbox.top, Math.max(right - left, 2), bbox.height);
+      }
+      ctx.restore();
     }
 
     function readOut(index) {
@@ -373,7 +390,7 @@
       const values = state.stacked
         ? PHASES.map(([, key, label]) => label + " " + UT.ms(point[key]))
         : ["p50 " + UT.ms(point.p50Ms), "p95 " + UT.ms(point.p95Ms), "mean " + UT.ms(point.avgMs)];
-      readout.textContent = `${when}: ${values.join(", ")} (${UT.plural(point.checks, "check")})`;
+      readout.textContent = `${when}: ${values.join(", ")} (${point.checks === 1 ? "1 check" : count(point.checks) + " checks"})`;
     }
 
     function draw() {
@@ -419,13 +436,16 @@
         : `Latency chart over ${periodWords}: median (p50) and 95th percentile (p95), ${bucketWords(series.bucketSeconds)} points`);
       summary.textContent = chartSummary(series, periodWords);
       empty.textContent = `No checks over ${periodWords} yet. Points appear as the monitor is checked.`;
-      legend.replaceChildren(...(stacked
+      legend.replaceChildren(...[...(stacked
         ? PHASES.map(([name, , label]) => h("span", {}, h("span", { class: "swatch phase-" + name, "aria-hidden": "true" }), label))
         : [h("span", {}, h("span", { class: "swatch swatch-line swatch-p50", "aria-hidden": "true" }), "p50 (median), solid line"),
           h("span", {}, h("span", { class: "swatch swatch-line swatch-p95", "aria-hidden": "true" }), "p95, dashed line")]),
+      state.series.points.some((p) => p.down)
+        ? h("span", {}, h("span", { class: "swatch swatch-down", "aria-hidden": "true" }), "failed checks (shaded)")
+        : null,
       h("span", { class: "muted" }, stacked
         ? "Phases of the checks that did not fail, mean per point."
-        : "Per point, over every check; from the " + series.source + " rollups."));
+        : "Per point, over every check; from the " + series.source + " rollups.")].filter(Boolean));
       draw();
     }
 
@@ -528,7 +548,7 @@
       try {
         const answer = await api.post("/monitors/" + encodeURIComponent(id) + "/check-now?wait=true");
         if (answer && answer.result) {
-          checkBox.replaceChildren(...checkResult(answer.result));
+          checkBox.replaceChildren(checkResult(answer.result));
         } else {
           checkBox.replaceChildren(h("h2", {}, "Check now"),
             h("p", {}, "The check is queued but its result has not arrived yet (is a worker running?). It will show under Latest results."));

@@ -130,7 +130,20 @@
     }
   }
 
-  UT.statusKit = { COMPONENT_STATUSES, tree, flatten, group, checklist, ticked, formDialog, orNull, fromLocalInput, toLocalInput, when, HERE };
+  /**
+   * What a view shows of `parts`, to redraw only when it changed: a redraw
+   * under a reader's keyboard focus would move it.
+   */
+  function signature(...parts) {
+    return JSON.stringify(parts);
+  }
+
+  /** Monitors as the status views show them: by name. */
+  function monitorNames(monitors) {
+    return monitors.map((m) => [m.id, m.name, m.type]);
+  }
+
+  UT.statusKit = { signature, COMPONENT_STATUSES, tree, flatten, group, checklist, ticked, formDialog, orNull, fromLocalInput, toLocalInput, when, HERE };
 
   // -------------------------------------------------------- components --
 
@@ -280,7 +293,9 @@
       title: "Components",
       node,
       async refresh() {
-        data = await loadComponents();
+        const fresh = await loadComponents();
+        if (signature(fresh.components, monitorNames(fresh.monitors)) === signature(data.components, monitorNames(data.monitors))) return;
+        data = fresh;
         list = UT.swap(list, componentTree(data));
       },
     };
@@ -402,7 +417,9 @@
         h("p", { class: "lede" }, "Public pages of components, their incidents and maintenance. A page is a draft, answering 404 to the public, until you publish it."),
         list),
       async refresh() {
-        pages = await api.all("/status-pages");
+        const fresh = await api.all("/status-pages");
+        if (signature(fresh) === signature(pages)) return;
+        pages = fresh;
         list = UT.swap(list, pagesTable(pages));
       },
     };
@@ -684,7 +701,7 @@
       page ? h("p", { class: "lede" }, publishedBadge(page), " ",
         page.published ? ["Anyone can read it at ", publicLink(page), "."] : ["Only you can see it: ", page.url, " answers 404 until you publish it."]) : null,
       body);
-    return { title, node, page };
+    return { title, node, page, components };
   }
 
   UT.route("status-pages/new", () => pageEditor(null), "status-pages");
@@ -700,8 +717,10 @@
       node: holder,
       async refresh() {
         // Nobody is editing (the router checks): show what changed meanwhile.
-        const fresh = await api.get("/status-pages/" + params.id);
-        if (fresh.updatedAt !== view.page.updatedAt || JSON.stringify(fresh.logo) !== JSON.stringify(view.page.logo)) await reloadView();
+        const [fresh, components] = await Promise.all([api.get("/status-pages/" + params.id), api.all("/components")]);
+        // The form shows components by name; the read-only summary with their status.
+        const shown = (page, list) => signature(page, list.map((c) => [c.id, c.name, c.groupId, can("write") ? null : c.status]));
+        if (shown(fresh, components) !== shown(view.page, view.components)) await reloadView();
       },
     };
   }, "status-pages");
@@ -795,7 +814,10 @@
         h("p", { class: "lede" }, "While a window is in progress its components show “Under maintenance”, and failures of its monitors open no incident."),
         lists),
       async refresh() {
-        data = await loadWindows();
+        const fresh = await loadWindows();
+        const shown = (d) => signature(d.windows, d.components.map((c) => [c.id, c.name]), monitorNames(d.monitors));
+        if (shown(fresh) === shown(data)) return;
+        data = fresh;
         lists = UT.swap(lists, windowLists(data));
       },
     };

@@ -11,6 +11,7 @@ mod checks;
 mod components;
 mod dashboard;
 mod dashboard_admin;
+mod dashboard_monitor;
 mod dashboard_monitor_form;
 mod dashboard_status;
 mod feeds_badges;

@@ -312,6 +312,19 @@ export default async function (browser, [base, adminKey, readKey, artifacts, mon
         await shot(page, artifacts + "/dashboard-pages-readonly-desktop.png");
       }
     }
+    // Live: a change made elsewhere shows up without a reload.
+    await page.goto(base + "/#/components");
+    await main.getByRole("heading", { name: "Jobs" }).waitFor();
+    await page.evaluate(() => { window.__loaded = true; });
+    const admin = { Authorization: "Bearer " + adminKey };
+    const all = await (await context.request.get(base + "/api/v1/components?limit=100", { headers: admin })).json();
+    const jobsId = all.items.find((c) => c.name === "Jobs").id;
+    const set = await context.request.post(base + "/api/v1/components/" + jobsId + "/status",
+      { headers: admin, data: { status: "partial_outage", message: "Set from elsewhere" } });
+    if (set.status() !== 200) fail("could not set a status through the API: " + set.status());
+    await main.getByText("Set from elsewhere").waitFor({ timeout: 12000 });
+    if (!(await page.evaluate(() => window.__loaded))) fail("the page reloaded to show the change");
+    await context.request.post(base + "/api/v1/components/" + jobsId + "/status", { headers: admin, data: { status: "automatic" } });
     done.push("read-only");
   } finally {
     await context.close();
