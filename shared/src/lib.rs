@@ -12,6 +12,7 @@ pub mod outside_text;
 pub mod redis;
 pub mod rollup;
 pub mod schedule;
+pub mod sla;
 pub mod target_policy;
 pub mod telemetry;
 #[cfg(feature = "testing")]

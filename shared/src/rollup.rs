@@ -395,24 +395,38 @@ impl Plan {
     }
 }
 
-/// Uptime of `monitor` over the `days` days before now.
-pub async fn uptime(
-    client: &deadpool_postgres::Client,
+/// Checks of one monitor over a span, and how they ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckCounts {
+    /// Checks outside maintenance.
+    pub checks: i64,
+    pub up: i64,
+    pub down: i64,
+    pub degraded: i64,
+    /// Checks taken during maintenance windows.
+    pub maintenance_checks: i64,
+    /// Sum and maximum of the total time of every check, in maintenance or not.
+    pub latency_sum_ms: Option<f64>,
+    pub latency_max_ms: Option<f64>,
+}
+
+/// Checks of `monitor` with a slot in [from, to): daily and hourly rollups
+/// where they cover whole days and hours, raw results at the edges (see
+/// [`Plan`]). `to` should not be after now.
+pub async fn check_counts(
+    client: &impl deadpool_postgres::GenericClient,
     monitor: Uuid,
-    period: &str,
-    days: i64,
-) -> Result<Uptime, tokio_postgres::Error> {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<CheckCounts, tokio_postgres::Error> {
     let state = client
         .prepare_cached(
-            "SELECT now(), \
-                 (SELECT through FROM rollup_state WHERE kind = 'hourly'), \
+            "SELECT (SELECT through FROM rollup_state WHERE kind = 'hourly'), \
                  (SELECT through FROM rollup_state WHERE kind = 'daily')",
         )
         .await?;
     let state = client.query_one(&state, &[]).await?;
-    let now: DateTime<Utc> = state.get(0);
-    let start = now - Duration::days(days);
-    let plan = Plan::new(start, now, state.get(1), state.get(2));
+    let plan = Plan::new(from, to.max(from), state.get(0), state.get(1));
     let totals = client
         .prepare_cached(
             "SELECT coalesce(sum(checks), 0)::int8, coalesce(sum(up), 0)::int8, \
@@ -452,6 +466,28 @@ pub async fn uptime(
             ],
         )
         .await?;
+    Ok(CheckCounts {
+        checks: totals.get(0),
+        up: totals.get(1),
+        down: totals.get(2),
+        degraded: totals.get(3),
+        maintenance_checks: totals.get(6),
+        latency_sum_ms: totals.get(4),
+        latency_max_ms: totals.get(5),
+    })
+}
+
+/// Uptime of `monitor` over the `days` days before now.
+pub async fn uptime(
+    client: &deadpool_postgres::Client,
+    monitor: Uuid,
+    period: &str,
+    days: i64,
+) -> Result<Uptime, tokio_postgres::Error> {
+    let clock = client.prepare_cached("SELECT now()").await?;
+    let now: DateTime<Utc> = client.query_one(&clock, &[]).await?.get(0);
+    let start = now - Duration::days(days);
+    let counts = check_counts(client, monitor, start, now).await?;
     let incidents = client
         .prepare_cached(
             "SELECT count(*)::int8, coalesce(sum(extract(epoch FROM \
@@ -463,29 +499,26 @@ pub async fn uptime(
     let incidents = client
         .query_one(&incidents, &[&monitor, &start, &now])
         .await?;
-    let checks: i64 = totals.get(0);
-    let down: i64 = totals.get(2);
-    let latency_sum: Option<f64> = totals.get(4);
-    let maintenance_checks: i64 = totals.get(6);
     // Latency is over every check taken, in maintenance or not.
-    let measured = checks + maintenance_checks;
+    let measured = counts.checks + counts.maintenance_checks;
     Ok(Uptime {
         monitor_id: monitor,
         period: period.to_owned(),
         from: start,
         to: now,
-        checks,
-        up: totals.get(1),
-        down,
-        degraded: totals.get(3),
-        maintenance_checks,
-        uptime_percent: uptime_percent(checks, down),
+        checks: counts.checks,
+        up: counts.up,
+        down: counts.down,
+        degraded: counts.degraded,
+        maintenance_checks: counts.maintenance_checks,
+        uptime_percent: uptime_percent(counts.checks, counts.down),
         downtime_seconds: (incidents.get::<_, f64>(1) * 1000.0).round() / 1000.0,
         incidents: incidents.get(0),
-        latency_avg_ms: latency_sum
+        latency_avg_ms: counts
+            .latency_sum_ms
             .filter(|_| measured > 0)
             .map(|sum| (sum / measured as f64 * 1000.0).round() / 1000.0),
-        latency_max_ms: totals.get(5),
+        latency_max_ms: counts.latency_max_ms,
     })
 }
 

@@ -53,6 +53,7 @@ fn spec(kind: MonitorType, target: impl Into<String>) -> MonitorSpec {
         interval_seconds: 60,
         failure_threshold: 1,
         recovery_threshold: 1,
+        sla_target: None,
         enabled: true,
         tags: Vec::new(),
         channel_ids: Vec::new(),

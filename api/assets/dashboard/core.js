@@ -17,8 +17,8 @@ const UT = (() => {
   const routes = [];
   let me = null; // {name, scopes, keyId}
   let current = null; // {route, params, view}
-  let refreshTimer = null;
   let renderToken = 0;
+  let shownHash = null;
 
   // ------------------------------------------------------------ elements --
 
@@ -237,7 +237,7 @@ const UT = (() => {
     if (kind === "checkbox") append(wrap, [control, h("label", { for: id }, label)]);
     else append(wrap, [h("label", { for: id }, label, required ? h("span", { class: "required", "aria-hidden": "true" }, " *") : null), control]);
     if (help) append(wrap, [h("p", { class: "help", id: helpId }, help)]);
-    append(wrap, [h("p", { class: "field-error", id: errorId, role: "alert" })]);
+    append(wrap, [h("p", { class: "field-error", id: errorId })]);
     return wrap;
   }
 
@@ -355,8 +355,17 @@ const UT = (() => {
   /** A short notice read out by screen readers. */
   function notice(text, kind) {
     const region = document.getElementById("notices");
-    const item = h("p", { class: "notice notice-" + (kind || "ok") }, text);
+    if (kind === "bad") {
+      // An error stays until dismissed, and is announced at once.
+      const item = h("div", { class: "notice notice-bad", role: "alert" },
+        h("p", {}, text),
+        h("button", { type: "button", class: "notice-close", "aria-label": "Dismiss this message", onClick: () => item.remove() }, "×"));
+      region.append(item);
+      return;
+    }
+    const item = h("p", { class: "notice notice-ok" }, text);
     region.append(item);
+    while (region.querySelectorAll(".notice-ok").length > 3) region.querySelector(".notice-ok").remove();
     setTimeout(() => item.remove(), 6000);
   }
 
@@ -397,7 +406,24 @@ const UT = (() => {
     return null;
   }
 
+  /** Follows a new hash, asking first when a form holds unsaved input. */
+  async function leave() {
+    if (!me || location.hash === shownHash) return;
+    const dirty = document.querySelector("#main form[data-dirty]");
+    if (dirty) {
+      const target = location.hash;
+      history.replaceState(null, "", shownHash || "#/");
+      const go = await confirm("Leave without saving?", "What you entered on this page is not saved yet.", "Leave the page");
+      if (!go) return;
+      delete dirty.dataset.dirty;
+      location.hash = target;
+      return;
+    }
+    render();
+  }
+
   async function render() {
+    shownHash = location.hash;
     const main = document.getElementById("main");
     const token = ++renderToken;
     const found = match(location.hash);
@@ -458,9 +484,35 @@ const UT = (() => {
   function swap(old, fresh) {
     const x = window.scrollX;
     const y = window.scrollY;
+    const focus = focusMark(old);
     old.replaceWith(fresh);
+    if (focus) refocus(fresh, focus);
     window.scrollTo(x, y);
     return fresh;
+  }
+
+  /** What holds focus inside `region`, so that its twin can get it back. */
+  function focusMark(region) {
+    const active = document.activeElement;
+    if (!active || active === document.body || !region.contains(active)) return null;
+    const row = active.closest("[data-key]");
+    return {
+      key: row ? row.dataset.key : null,
+      tag: active.tagName,
+      name: active.getAttribute("aria-label") || active.getAttribute("name") || active.textContent.trim(),
+    };
+  }
+
+  /** Focuses the element of `region` that matches `mark` (same row, kind and name). */
+  function refocus(region, mark) {
+    const scope = mark.key ? region.querySelector(`[data-key="${CSS.escape(mark.key)}"]`) || region : region;
+    for (const candidate of scope.querySelectorAll(mark.tag)) {
+      const name = candidate.getAttribute("aria-label") || candidate.getAttribute("name") || candidate.textContent.trim();
+      if (name === mark.name) {
+        candidate.focus({ preventScroll: true });
+        return;
+      }
+    }
   }
 
   // ------------------------------------------------------------- session --
@@ -524,8 +576,17 @@ const UT = (() => {
     document.getElementById("nav").addEventListener("click", (event) => {
       if (event.target.closest("a")) menu.setAttribute("aria-expanded", "false");
     });
-    window.addEventListener("hashchange", () => { if (me) render(); });
-    refreshTimer = setInterval(refresh, REFRESH_MS);
+    menu.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") menu.setAttribute("aria-expanded", "false");
+    });
+    document.getElementById("nav").addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && menu.getAttribute("aria-expanded") === "true") {
+        menu.setAttribute("aria-expanded", "false");
+        menu.focus();
+      }
+    });
+    window.addEventListener("hashchange", leave);
+    setInterval(refresh, REFRESH_MS);
     setInterval(tick, 1000);
     if (sessionStorage.getItem(KEY)) {
       signIn(sessionStorage.getItem(KEY)).catch((error) =>

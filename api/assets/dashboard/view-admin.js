@@ -216,7 +216,7 @@
     const errorId = UT.uid("events-error");
     const events = h("fieldset", { class: "field events", dataset: { field: "events" }, "aria-describedby": errorId },
       h("legend", {}, "Send when"),
-      h("p", { class: "field-error", id: errorId, role: "alert" }),
+      h("p", { class: "field-error", id: errorId }),
       h("div", { class: "checks" }, EVENTS.map((e) => UT.field({
         name: "event:" + e.value, label: e.label, kind: "checkbox", value: (c.events || []).includes(e.value),
       }))));
@@ -556,7 +556,7 @@
 
     const scopes = h("fieldset", { class: "field", dataset: { field: "scopes" } },
       h("legend", {}, "Scopes"),
-      h("p", { class: "field-error", role: "alert" }),
+      h("p", { class: "field-error" }),
       SCOPES.map((s) => UT.field({ name: "scope:" + s.value, label: s.label, kind: "checkbox", value: s.value !== "admin" })));
     // What a reset of the form goes back to.
     scopes.querySelectorAll("input[type=checkbox]").forEach((box) => { box.defaultChecked = box.checked; });

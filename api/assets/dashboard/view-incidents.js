@@ -178,7 +178,7 @@
         components.length
           ? group("componentIds", "Affected components", "A status chosen here shows on the component while the incident is open.",
             h("div", { class: "field-group-body", dataset: { field: "componentStatuses" } },
-              h("p", { class: "field-error", role: "alert" }),
+              h("p", { class: "field-error" }),
               componentChoices(components, "component", {})))
           : h("p", { class: "muted" }, "There are no components to mark as affected."),
         field({ name: "impact", label: "Impact", kind: "select", value: "",

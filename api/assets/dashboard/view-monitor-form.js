@@ -215,7 +215,7 @@
     return h("fieldset", { class: "field", dataset: { field: "channelIds" } },
       h("legend", {}, "Channels to notify"),
       body,
-      h("p", { class: "field-error", id: errorId, role: "alert" }));
+      h("p", { class: "field-error", id: errorId }));
   }
 
   /** The result of a test run: status, timings, code and error in words. */

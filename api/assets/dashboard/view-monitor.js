@@ -335,6 +335,13 @@
       return { width, height: width < 520 ? 200 : 260 };
     }
 
+    /** Markers on the points where there are too few of them to see as an area. */
+    function sparse(u) {
+      const [min, max] = [u.scales.x.min, u.scales.x.max];
+      const shown = u.data[0].filter((x) => x >= min && x <= max).length;
+      return shown > 0 && (max - min) / state.series.bucketSeconds / shown > 6;
+    }
+
     function options(stacked) {
       const text = cssColour("--text");
       const line = cssColour("--line");
@@ -342,7 +349,7 @@
       const series = stacked
         ? PHASES.slice().reverse().map(([name, , label]) => {
           const colour = cssColour("--" + name);
-          return { label, stroke: colour, fill: colour, width: 1, points: { show: false } };
+          return { label, stroke: colour, fill: colour, width: 1, points: { show: sparse, size: 5, fill: colour } };
         })
         : [
           { label: "p50", stroke: cssColour("--link"), width: 2 },

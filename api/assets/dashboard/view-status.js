@@ -62,7 +62,7 @@
     return h("fieldset", { class: "field field-group", dataset: { field: name }, "aria-describedby": errorId },
       h("legend", {}, legend),
       help ? h("p", { class: "help" }, help) : null,
-      h("p", { class: "field-error", id: errorId, role: "alert" }),
+      h("p", { class: "field-error", id: errorId }),
       children);
   }
 

@@ -98,6 +98,7 @@ pub async fn parse(body: Value, rules: &Rules) -> Result<MonitorSpec, ApiError> 
     let recovery_threshold = fields
         .u32_in("recoveryThreshold", THRESHOLD_RANGE)
         .unwrap_or(DEFAULT_RECOVERY_THRESHOLD);
+    let sla_target = parse_sla_target(&mut fields);
     let enabled = fields.bool("enabled").unwrap_or(true);
     let tags = parse_tags(&mut fields);
     let channel_ids = parse_channel_ids(&mut fields);
@@ -123,6 +124,7 @@ pub async fn parse(body: Value, rules: &Rules) -> Result<MonitorSpec, ApiError> 
         interval_seconds,
         failure_threshold,
         recovery_threshold,
+        sla_target,
         enabled,
         tags,
         channel_ids,
@@ -202,6 +204,23 @@ pub async fn parse(body: Value, rules: &Rules) -> Result<MonitorSpec, ApiError> 
     }
     fields.finish(&READ_ONLY)?;
     Ok(spec)
+}
+
+/// A percentage above 0 and below 100 with at most three decimals, such as
+/// 99.95; null or absent: no target.
+fn parse_sla_target(fields: &mut Fields) -> Option<f64> {
+    let value = fields.take("slaTarget")?;
+    let valid = value.as_f64().filter(|target| {
+        let thousandths = target * 1000.0;
+        *target > 0.0 && *target < 100.0 && (thousandths - thousandths.round()).abs() < 1e-6
+    });
+    if valid.is_none() {
+        fields.error(
+            "slaTarget",
+            "must be a percentage above 0 and below 100 with at most three decimals, such as 99.9",
+        );
+    }
+    valid
 }
 
 fn parse_tags(fields: &mut Fields) -> Vec<String> {

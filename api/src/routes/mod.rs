@@ -15,6 +15,7 @@ pub mod monitor_series;
 pub mod monitor_test_run;
 pub mod monitors;
 pub mod notifications;
+pub mod sla;
 pub mod status_incidents;
 pub mod status_pages;
 pub mod workers;
@@ -41,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(maintenance_preview::configure)
             .configure(maintenance_windows::configure)
             .configure(notifications::configure)
+            .configure(sla::configure)
             .configure(status_incidents::configure)
             .configure(status_pages::configure)
             .configure(workers::configure)

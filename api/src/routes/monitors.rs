@@ -164,16 +164,17 @@ async fn write_spec(
         "INSERT INTO monitors (id, name, type, target, method, headers, body, expected_status, \
          follow_redirects, degraded_threshold_ms, keyword, keyword_mode, keyword_case_sensitive, \
          dns_record_type, dns_expected, dns_resolver, tls_expiry_warn_days, timeout_seconds, \
-         interval_seconds, failure_threshold, recovery_threshold, enabled, tags, status) \
+         interval_seconds, failure_threshold, recovery_threshold, enabled, tags, sla_target, \
+         status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, CASE WHEN $22 THEN 'unknown' ELSE 'paused' END)"
+         $18, $19, $20, $21, $22, $23, $24, CASE WHEN $22 THEN 'unknown' ELSE 'paused' END)"
     } else {
         "UPDATE monitors SET name = $2, type = $3, target = $4, method = $5, headers = $6, \
          body = $7, expected_status = $8, follow_redirects = $9, degraded_threshold_ms = $10, \
          keyword = $11, keyword_mode = $12, keyword_case_sensitive = $13, dns_record_type = $14, \
          dns_expected = $15, dns_resolver = $16, tls_expiry_warn_days = $17, \
          timeout_seconds = $18, interval_seconds = $19, failure_threshold = $20, \
-         recovery_threshold = $21, enabled = $22, tags = $23, \
+         recovery_threshold = $21, enabled = $22, tags = $23, sla_target = $24, \
          status = CASE WHEN NOT $22 THEN 'paused' WHEN status = 'paused' THEN 'unknown' ELSE status END, \
          updated_at = now() WHERE id = $1"
     };
@@ -210,6 +211,7 @@ async fn write_spec(
                 &int(spec.recovery_threshold),
                 &spec.enabled,
                 &spec.tags,
+                &spec.sla_target,
             ],
         )
         .await?;

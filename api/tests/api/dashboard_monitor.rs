@@ -13,9 +13,23 @@ use crate::browser::scenario;
 use crate::checks::{start_worker, target};
 use crate::helpers::{assert_error, spawn_app_with, TestApp, ADMIN_KEY};
 
-/// A past outage (resolved incident) and a month of daily rollups with one
-/// bad day, for the calendar and the incident list.
+/// A past outage (resolved incident), a month of daily rollups with one
+/// bad day, and an hour of results every 30 s until two minutes ago, for
+/// the calendar, the incident list and the chart.
 async fn history(app: &TestApp, id: Uuid) {
+    app.db
+        .execute(
+            "INSERT INTO check_results (monitor_id, slot_ts, checked_at, worker_id, status, \
+                 status_code, connect_ms, ttfb_ms, total_ms) \
+             SELECT $1, ts, ts, 'history', 'up', 200, 0.3 + n % 5 * 0.1, 2 + n % 7, \
+                 2.5 + n % 7 + n % 5 * 0.1 \
+             FROM (SELECT n, date_trunc('second', now()) - make_interval(secs => n * 30) \
+                       + interval '250 milliseconds' AS ts \
+                   FROM generate_series(4, 118) AS n) s",
+            &[&id],
+        )
+        .await
+        .unwrap();
     app.db
         .execute(
             "INSERT INTO check_rollups_daily (monitor_id, bucket, checks, up, down, degraded, \

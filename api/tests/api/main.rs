@@ -30,6 +30,7 @@ mod ops;
 mod pages;
 mod process;
 mod public_status;
+mod sla;
 mod status_incidents;
 mod status_page_html;
 mod status_pages;

@@ -325,6 +325,7 @@ impl Engine {
             interval_seconds: timeout,
             failure_threshold: 1,
             recovery_threshold: 1,
+            sla_target: None,
             enabled: true,
             tags: Vec::new(),
             channel_ids: Vec::new(),

@@ -333,6 +333,9 @@ pub struct MonitorSpec {
     pub interval_seconds: u32,
     pub failure_threshold: u32,
     pub recovery_threshold: u32,
+    /// The availability, in percent, the monitor is meant to reach over an
+    /// SLA period; None: no target.
+    pub sla_target: Option<f64>,
     pub enabled: bool,
     pub tags: Vec<String>,
     pub channel_ids: Vec<Uuid>,
@@ -357,7 +360,7 @@ pub const MONITOR_COLUMNS: &str = "m.id, m.name, m.type, m.target, m.method, m.h
     m.expected_status, m.follow_redirects, m.degraded_threshold_ms, m.keyword, m.keyword_mode, \
     m.keyword_case_sensitive, m.dns_record_type, m.dns_expected, m.dns_resolver, \
     m.tls_expiry_warn_days, m.timeout_seconds, m.interval_seconds, m.failure_threshold, \
-    m.recovery_threshold, m.enabled, m.tags, m.status, m.last_checked_at, \
+    m.recovery_threshold, m.sla_target, m.enabled, m.tags, m.status, m.last_checked_at, \
     m.consecutive_failures, m.created_at, m.updated_at, \
     ARRAY(SELECT mc.channel_id FROM monitor_channels mc WHERE mc.monitor_id = m.id \
           ORDER BY mc.channel_id) AS channel_ids";
@@ -395,6 +398,7 @@ impl Monitor {
                 interval_seconds: to_u32(Some(row.try_get("interval_seconds")?)).unwrap_or(1),
                 failure_threshold: to_u32(Some(row.try_get("failure_threshold")?)).unwrap_or(1),
                 recovery_threshold: to_u32(Some(row.try_get("recovery_threshold")?)).unwrap_or(1),
+                sla_target: row.try_get("sla_target")?,
                 enabled: row.try_get("enabled")?,
                 tags: row.try_get("tags")?,
                 channel_ids: row.try_get("channel_ids")?,

@@ -186,8 +186,17 @@ export default async function (browser, [base, key, readKey, target, artifacts])
     if (await form.getByLabel("Request body").isVisible()) fail("a body field for GET");
     done.push("fields follow the type");
 
-    // Keyboard only: Tab, Space and Enter (and typing), no clicks.
+    // Leaving a form with unsaved input asks first; staying keeps it.
     await go(page, "#/");
+    const ask = page.getByRole("dialog", { name: "Leave without saving?" });
+    await ask.waitFor();
+    await page.keyboard.press("Escape");
+    if (!(await form.getByLabel("Method").isVisible())) fail("staying on the form lost it");
+    await go(page, "#/");
+    await ask.getByRole("button", { name: "Leave the page" }).click();
+    done.push("unsaved input is not dropped silently");
+
+    // Keyboard only: Tab, Space and Enter (and typing), no clicks.
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     const focused = () => page.evaluate(() => {
       const a = document.activeElement;
@@ -242,6 +251,9 @@ export default async function (browser, [base, key, readKey, target, artifacts])
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.emulateMedia({ colorScheme: "dark" });
     await go(page, "#/");
+    // The phone form holds unsaved input: leave it deliberately.
+    await page.getByRole("dialog", { name: "Leave without saving?" }).getByRole("button", { name: "Leave the page" }).click();
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     await go(page, "#/monitors/new");
     await page.getByRole("heading", { level: 1, name: "New monitor" }).waitFor();
     await form.getByRole("textbox", { name: "Name", exact: true }).fill("Checkout API (EU)");

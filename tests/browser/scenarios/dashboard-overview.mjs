@@ -90,6 +90,11 @@ export default async function (browser, [base, adminKey, readKey, artifacts]) {
     await page.waitForTimeout(5600);
     if (!(await page.evaluate(() => document.querySelector("#main h1").dataset.kept))) fail("the refresh rebuilt the page");
     if ((await page.evaluate(() => window.scrollY)) !== y) fail("the refresh moved the scroll position");
+    // ... and the keyboard focus: a focused link is focused again after it.
+    await monitors.getByRole("link", { name: "Checkout" }).focus();
+    await page.waitForTimeout(5600);
+    const still = await page.evaluate(() => document.activeElement && document.activeElement.textContent);
+    if (still !== "Checkout") fail("the refresh lost the keyboard focus (now on " + JSON.stringify(still) + ")");
 
     // A phone: the menu opens by keyboard, nothing overflows.
     await page.setViewportSize({ width: 375, height: 812 });

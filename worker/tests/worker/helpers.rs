@@ -349,6 +349,7 @@ pub fn monitor_spec(
         interval_seconds: u32::try_from(options.interval).unwrap(),
         failure_threshold: u32::try_from(options.failure_threshold).unwrap(),
         recovery_threshold: u32::try_from(options.recovery_threshold).unwrap(),
+        sla_target: None,
         enabled: true,
         tags: Vec::new(),
         channel_ids: Vec::new(),
