@@ -571,6 +571,9 @@ SINGLE="GET /api/v1/monitors/{id}"
 bench "$SINGLE" "/api/v1/monitors/$MONITOR_ID" "Authorization: Bearer $READ_KEY"
 bench "GET /status/{slug}/api/v2/summary.json" "$SUMMARY_PATH" ""
 bench "GET /status/{slug} (HTML)" "$PAGE_PATH" ""
+# What browsers and CDNs ask for: the body gzipped once per snapshot.
+bench "GET /status/{slug} (HTML, gzip)" "$PAGE_PATH" "Accept-Encoding: gzip"
+bench "GET .../summary.json (gzip)" "$SUMMARY_PATH" "Accept-Encoding: gzip"
 bench "GET /status/{slug}, If-None-Match" "$PAGE_PATH" "" "$OUT/if-none-match.lua" "$ETAG"
 NOT_MODIFIED=$(awk '/^304 responses:/ { print $3 " of " $5 }' "$OUT/wrk-get-status-slug-if-none-match.txt")
 
@@ -578,6 +581,8 @@ ratio() { awk -v a="${RPS[$1]}" -v b="${RPS[$SINGLE]}" 'BEGIN { if (b > 0) print
 RATIOS=("req/s over the single-monitor GET's (goal: at least 2):"
   "  summary.json      $(ratio "GET /status/{slug}/api/v2/summary.json")"
   "  HTML page         $(ratio "GET /status/{slug} (HTML)")"
+  "  HTML page, gzip   $(ratio "GET /status/{slug} (HTML, gzip)")"
+  "  summary.json, gzip $(ratio "GET .../summary.json (gzip)")"
   "  HTML, conditional $(ratio "GET /status/{slug}, If-None-Match") (304 for ${NOT_MODIFIED:-?} requests)")
 printf '  %s\n' "${RATIOS[@]}"
 

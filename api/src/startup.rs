@@ -201,6 +201,7 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
         shared::telemetry::prometheus();
+        shared::telemetry::spawn_upkeep();
         let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let status_pages = crate::pages::snapshot::Store::new();
         status_pages.start(&config)?;

@@ -10,6 +10,8 @@
 //! rollups and the raw rows at the edges, so it is exact and reads at most a
 //! few hundred rows.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, DurationRound, TimeZone, Utc};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
@@ -396,7 +398,7 @@ impl Plan {
 }
 
 /// Checks of one monitor over a span, and how they ended.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CheckCounts {
     /// Checks outside maintenance.
     pub checks: i64,
@@ -410,15 +412,27 @@ pub struct CheckCounts {
     pub latency_max_ms: Option<f64>,
 }
 
-/// Checks of `monitor` with a slot in [from, to): daily and hourly rollups
-/// where they cover whole days and hours, raw results at the edges (see
-/// [`Plan`]). `to` should not be after now.
+/// Checks of `monitor` with a slot in [from, to): see [`check_counts_of`].
 pub async fn check_counts(
     client: &impl deadpool_postgres::GenericClient,
     monitor: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<CheckCounts, tokio_postgres::Error> {
+    let mut counts = check_counts_of(client, &[monitor], from, to).await?;
+    Ok(counts.remove(&monitor).unwrap_or_default())
+}
+
+/// Checks of each of `monitors` with a slot in [from, to), in one
+/// statement: daily and hourly rollups where they cover whole days and
+/// hours, raw results at the edges (see [`Plan`]). `to` should not be after
+/// now. Monitors without checks are left out.
+pub async fn check_counts_of(
+    client: &impl deadpool_postgres::GenericClient,
+    monitors: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<HashMap<Uuid, CheckCounts>, tokio_postgres::Error> {
     let state = client
         .prepare_cached(
             "SELECT (SELECT through FROM rollup_state WHERE kind = 'hourly'), \
@@ -429,34 +443,37 @@ pub async fn check_counts(
     let plan = Plan::new(from, to.max(from), state.get(0), state.get(1));
     let totals = client
         .prepare_cached(
-            "SELECT coalesce(sum(checks), 0)::int8, coalesce(sum(up), 0)::int8, \
+            "SELECT monitor_id, coalesce(sum(checks), 0)::int8, coalesce(sum(up), 0)::int8, \
                  coalesce(sum(down), 0)::int8, coalesce(sum(degraded), 0)::int8, \
                  sum(lat_sum)::float8, max(lat_max)::float8, \
                  coalesce(sum(maintenance), 0)::int8 FROM ( \
-               SELECT checks, up, down, degraded, latency_sum_ms AS lat_sum, \
+               SELECT monitor_id, checks, up, down, degraded, latency_sum_ms AS lat_sum, \
                    latency_max_ms AS lat_max, maintenance \
-                 FROM check_rollups_daily WHERE monitor_id = $1 AND bucket >= $4 AND bucket < $5 \
+                 FROM check_rollups_daily \
+                 WHERE monitor_id = ANY($1) AND bucket >= $4 AND bucket < $5 \
                UNION ALL \
-               SELECT checks, up, down, degraded, latency_sum_ms, latency_max_ms, maintenance \
-                 FROM check_rollups_hourly WHERE monitor_id = $1 \
+               SELECT monitor_id, checks, up, down, degraded, latency_sum_ms, latency_max_ms, \
+                   maintenance \
+                 FROM check_rollups_hourly WHERE monitor_id = ANY($1) \
                    AND ((bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)) \
                UNION ALL \
-               SELECT (count(*) FILTER (WHERE NOT in_maintenance))::int4, \
+               SELECT monitor_id, (count(*) FILTER (WHERE NOT in_maintenance))::int4, \
                    (count(*) FILTER (WHERE status = 'up' AND NOT in_maintenance))::int4, \
                    (count(*) FILTER (WHERE status = 'down' AND NOT in_maintenance))::int4, \
                    (count(*) FILTER (WHERE status = 'degraded' AND NOT in_maintenance))::int4, \
                    sum(total_ms)::float8, max(total_ms), \
                    (count(*) FILTER (WHERE in_maintenance))::int4 \
-                 FROM check_results WHERE monitor_id = $1 \
+                 FROM check_results WHERE monitor_id = ANY($1) \
                    AND ((slot_ts >= $2 AND slot_ts < $3) OR (slot_ts >= $6 AND slot_ts < $7)) \
-             ) s",
+                 GROUP BY monitor_id \
+             ) s GROUP BY monitor_id",
         )
         .await?;
-    let totals = client
-        .query_one(
+    let rows = client
+        .query(
             &totals,
             &[
-                &monitor,
+                &monitors,
                 &plan.start,
                 &plan.h0,
                 &plan.d0,
@@ -466,15 +483,22 @@ pub async fn check_counts(
             ],
         )
         .await?;
-    Ok(CheckCounts {
-        checks: totals.get(0),
-        up: totals.get(1),
-        down: totals.get(2),
-        degraded: totals.get(3),
-        maintenance_checks: totals.get(6),
-        latency_sum_ms: totals.get(4),
-        latency_max_ms: totals.get(5),
-    })
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get(0)?,
+                CheckCounts {
+                    checks: row.try_get(1)?,
+                    up: row.try_get(2)?,
+                    down: row.try_get(3)?,
+                    degraded: row.try_get(4)?,
+                    maintenance_checks: row.try_get(7)?,
+                    latency_sum_ms: row.try_get(5)?,
+                    latency_max_ms: row.try_get(6)?,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Uptime of `monitor` over the `days` days before now.

@@ -313,12 +313,17 @@ pub async fn reports(
     let until = period.to.min(now);
 
     let statement = client.prepare_cached(MONITORS).await?;
-    for row in client
+    let rows = client
         .query(&statement, &[&period.from, &period.to, &now])
-        .await?
-    {
+        .await?;
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let checks = rollup::check_counts_of(client, &ids, period.from, until).await?;
+    for row in rows {
         let id: Uuid = row.try_get(0)?;
-        let counts = rollup::check_counts(client, id, period.from, until).await?;
+        let counts = checks.get(&id).copied().unwrap_or_default();
         let measured = Measured {
             target: row.try_get(2)?,
             availability_percent: rollup::uptime_percent(counts.checks, counts.down),

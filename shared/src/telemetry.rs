@@ -181,6 +181,30 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// How often the recorder's histograms are drained without a scrape.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Drains the recorder's histogram samples every few seconds on the current
+/// Tokio runtime (once per process). Without it, samples pile up between
+/// scrapes — without bound when nothing scrapes /metrics (about 15 bytes
+/// per API request; BENCHMARKS.md, status pages).
+pub fn spawn_upkeep() {
+    static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    if STARTED.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        return;
+    }
+    runtime.spawn(async {
+        let mut tick = tokio::time::interval(UPKEEP_EVERY);
+        loop {
+            tick.tick().await;
+            prometheus().run_upkeep();
+        }
+    });
+}
+
 fn describe() {
     metrics::describe_counter!(HTTP_REQUESTS_TOTAL, "API requests served");
     metrics::describe_histogram!(

@@ -56,6 +56,7 @@ pub async fn run_until(
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
     shared::telemetry::prometheus();
+    shared::telemetry::spawn_upkeep();
     shared::telemetry::init_worker_series();
     let db = shared::db::build_pool(&config)?;
     shared::db::wait_for_schema(&db, SCHEMA_WAIT).await?;

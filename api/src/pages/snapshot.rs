@@ -663,6 +663,9 @@ pub async fn build_all(
         .read_only(true)
         .start()
         .await?;
+    // These statements are cheap; the JIT compiler, which the planner's
+    // estimates would switch on, cost half a second per connection.
+    tx.batch_execute("SET LOCAL jit = off").await?;
     let now: DateTime<Utc> = tx.query_one("SELECT now()", &[]).await?.try_get(0)?;
 
     let pages = tx.query(&tx.prepare_cached(PAGES).await?, &[]).await?;

@@ -361,8 +361,8 @@ fn render(snapshot: &Snapshot, links: &Links, show: Show) -> Result<String, View
     }
 }
 
-/// How many rendered answers are kept before those of replaced snapshots
-/// are dropped.
+/// The most rendered answers kept for live snapshots (pages × links ×
+/// history pages and permalinks); beyond it the cache starts afresh.
 const RENDER_CACHE_PRUNE_AT: usize = 256;
 
 /// Answers rendered from the snapshot they were rendered for, so a storm of
@@ -393,11 +393,12 @@ impl RenderCache {
 
     fn put(&self, page: &Arc<PublishedPage>, key: String, body: Arc<Rendered>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        // The bodies of snapshots no longer served go at once (a body is
+        // held strongly; only its page weakly): a 100-component page is
+        // about a megabyte, and one is rendered per rebuild.
+        entries.retain(|e| e.page.strong_count() > 0);
         if entries.len() >= RENDER_CACHE_PRUNE_AT {
-            entries.retain(|e| e.page.strong_count() > 0);
-            if entries.len() >= RENDER_CACHE_PRUNE_AT {
-                entries.clear();
-            }
+            entries.clear();
         }
         entries.push(CacheEntry {
             page: Arc::downgrade(page),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::browser::scenario;
-use crate::checks::target;
+use crate::checks::{start_worker, target};
 use crate::helpers::{spawn_app_with, ADMIN_KEY};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -24,12 +24,15 @@ async fn an_operator_creates_tests_and_edits_a_monitor_in_the_dashboard_form() {
         .await;
     assert_eq!(response.status(), 201);
     let reader = app.create_key(&["read"]).await;
+    // A worker, so that the monitor the form creates gets checked.
+    let stop = start_worker(&app);
     let artifacts = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/browser-artifacts");
     let output = scenario(
         "dashboard-monitor-form",
         &[&app.address, ADMIN_KEY, &reader, &url, artifacts],
     )
     .await;
+    let _ = stop.send(());
     if let Err(error) = output {
         panic!("browser test failed:\n{error}");
     }

@@ -148,6 +148,18 @@ export default async function (browser, [base, key, readKey, target, artifacts])
     if (created.tags.join(",") !== "prod,shop") fail("tags not saved: " + JSON.stringify(created.tags));
     done.push("created");
 
+    // The new monitor's page: checked now by the worker, with its timings,
+    // in its latest results and its chart.
+    await page.getByRole("heading", { level: 1, name: "Checkout API" }).waitFor();
+    await page.getByRole("button", { name: "Check now", exact: true }).click();
+    const checked = page.getByRole("status").filter({ has: page.getByRole("heading", { name: "Check now: result" }) });
+    await checked.waitFor({ timeout: 15000 });
+    await checked.getByText("Up", { exact: true }).waitFor();
+    await checked.getByRole("img", { name: /total [\d.]+ ms/ }).waitFor();
+    const latest = page.getByRole("table", { name: /^Latest check results/ });
+    await latest.getByRole("row").nth(1).waitFor({ timeout: 15000 });
+    done.push("checked by the worker");
+
     // Edit: the saved values are shown; a new interval is saved.
     await go(page, `#/monitors/${id}/edit`);
     await page.getByRole("heading", { level: 1, name: "Edit Checkout API" }).waitFor();
