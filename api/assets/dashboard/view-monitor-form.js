@@ -310,6 +310,8 @@
         else if (partial) body[name] = null;
       }
       body.channelIds = [...form.querySelectorAll("input[data-channel]:checked")].map((c) => c.value);
+      // A PUT replaces the whole monitor: keep what this form does not edit.
+      if (monitor && !partial && monitor.slaTarget != null) body.slaTarget = monitor.slaTarget;
       if (problems.length) {
         throw new UT.ApiError(422, { error: "validation_failed", message: "Some fields need attention.", details: problems });
       }

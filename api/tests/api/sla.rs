@@ -269,6 +269,65 @@ async fn an_outage_across_midnight_counts_in_each_month_and_the_quarter() {
     assert_eq!(year["period"]["to"], "2027-01-01T00:00:00Z");
 }
 
+#[tokio::test]
+async fn monitor_availability_is_read_from_the_rollups_once_rolled() {
+    let app = spawn_app().await;
+    let id = monitor_with_target(&app).await;
+    // September 2026 rolled: 29 days of 1440 checks with 2 down (and 10 in
+    // maintenance, left out), then 30 September by the hour, 60 checks an
+    // hour, 30 of them down at noon. No raw rows are left.
+    app.db
+        .execute(
+            "INSERT INTO check_rollups_daily (monitor_id, bucket, checks, up, down, degraded, \
+                 latency_sum_ms, latency_p50_ms, latency_p95_ms, latency_max_ms, maintenance) \
+             SELECT $1, d, 1440, 1438, 2, 0, 28800, 20, 20, 20, 10 \
+             FROM generate_series('2026-09-01T00:00Z'::timestamptz, '2026-09-29T00:00Z', \
+                                  interval '1 day') AS d",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    app.db
+        .execute(
+            "INSERT INTO check_rollups_hourly (monitor_id, bucket, checks, up, down, degraded, \
+                 latency_sum_ms, latency_p50_ms, latency_p95_ms, latency_max_ms) \
+             SELECT $1, h, 60, CASE WHEN h = '2026-09-30T12:00Z' THEN 30 ELSE 60 END, \
+                 CASE WHEN h = '2026-09-30T12:00Z' THEN 30 ELSE 0 END, 0, 1200, 20, 20, 20 \
+             FROM generate_series('2026-09-30T00:00Z'::timestamptz, '2026-09-30T23:00Z', \
+                                  interval '1 hour') AS h",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    app.db
+        .execute(
+            "INSERT INTO rollup_state (kind, through) \
+             VALUES ('hourly', '2026-10-01T00:00Z'), ('daily', '2026-09-30T00:00Z') \
+             ON CONFLICT (kind) DO UPDATE SET through = excluded.through",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let body = report(&app, "month=2026-09").await;
+    let r = entry(&body, &id.to_string());
+    let checks = 29.0 * 1440.0 + 24.0 * 60.0;
+    let down = 29.0 * 2.0 + 30.0;
+    close(
+        &r["availabilityPercent"],
+        rounded_percent((checks - down) * 100.0 / checks),
+    );
+    // 99.7963 % is short of 99.9 %, though no incident used the budget.
+    assert_eq!(r["met"], false);
+    close(&r["countedSeconds"], 30.0 * 86_400.0);
+    close(&r["errorBudgetSeconds"], 0.001 * 30.0 * 86_400.0);
+    close(&r["downtimeSeconds"], 0.0);
+    close(&r["budgetUsedPercent"], 0.0);
+    assert_eq!(r["incidents"], 0);
+    assert!(r["mttrSeconds"].is_null(), "{r}");
+    assert!(r["mtbfSeconds"].is_null(), "{r}");
+}
+
 /// October 2026 for a component: operational from the 1st, three hours of
 /// maintenance on the 15th, ten minutes of partial outage then fifty of
 /// degraded performance on the 20th, and a major outage from 23:30 on the
@@ -379,6 +438,24 @@ async fn reports_default_to_the_current_utc_month() {
     assert_eq!(body["period"]["label"], month.as_str());
     assert_eq!(body["period"]["complete"], false);
     assert_eq!(body["reports"], json!([]));
+}
+
+#[tokio::test]
+async fn periods_far_from_now_are_answered() {
+    let app = spawn_app().await;
+    let id = monitor_with_target(&app).await;
+    for query in [
+        "year=9999",
+        "year=1970",
+        "month=1970-01",
+        "quarter=2026-q1",
+        "from=0001-01-01T00:00:00Z&to=0001-12-01T00:00:00Z",
+        "from=2026-11-01T00:00:00%2B14:00&to=2026-11-02T00:00:00-12:00",
+    ] {
+        let body = report(&app, query).await;
+        let r = entry(&body, &id.to_string());
+        assert!(r["availabilityPercent"].is_null(), "{query}: {r}");
+    }
 }
 
 #[tokio::test]
