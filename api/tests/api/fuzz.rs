@@ -309,6 +309,17 @@ const BADGE_QUERY: &[Param] = &[
     Param::OneOf("period", &["24h", "7d", "30d", "90d"]),
 ];
 const HISTORY: &[Param] = &[Param::Number("page")];
+const SERIES: &[Param] = &[Param::OneOf("period", &["1h", "24h", "7d", "30d", "90d"])];
+const DAILY: &[Param] = &[Param::Number("days")];
+const STATS: &[Param] = &[Param::Uuid("ids"), Param::Text("ids")];
+const SLA: &[Param] = &[
+    Param::OneOf("period", &["month", "quarter", "year"]),
+    Param::OneOf("month", &["2026-11", "2026-13", "0000-01", "9999-12"]),
+    Param::OneOf("quarter", &["2026-Q4", "2026-Q5", "1969-Q1"]),
+    Param::OneOf("year", &["2026", "1", "99999"]),
+    Param::Time("from"),
+    Param::Time("to"),
+];
 /// The Statuspage v2 documents a published page serves.
 const DOCUMENTS: &[&str] = &[
     "summary.json",
@@ -352,6 +363,38 @@ const ROUTES: &[Route] = &[
         Body::None,
     ),
     route("POST", "/api/v1/monitors", Id::None, &[], Body::Monitor),
+    route(
+        "POST",
+        "/api/v1/monitors/test",
+        Id::None,
+        &[],
+        Body::Monitor,
+    ),
+    route("GET", "/api/v1/me", Id::None, &[], Body::None),
+    route("GET", "/api/v1/monitor-stats", Id::None, STATS, Body::None),
+    route(
+        "GET",
+        "/api/v1/monitors/{id}/series",
+        Id::Monitor,
+        SERIES,
+        Body::None,
+    ),
+    route(
+        "GET",
+        "/api/v1/monitors/{id}/uptime/daily",
+        Id::Monitor,
+        DAILY,
+        Body::None,
+    ),
+    route(
+        "POST",
+        "/api/v1/maintenance-windows/preview",
+        Id::None,
+        &[],
+        Body::MaintenanceWindow,
+    ),
+    route("GET", "/api/v1/sla/reports", Id::None, SLA, Body::None),
+    route("GET", "/", Id::None, &[], Body::None),
     route("GET", "/api/v1/monitors/{id}", Id::Monitor, &[], Body::None),
     route(
         "PUT",
