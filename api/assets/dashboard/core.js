@@ -157,6 +157,15 @@ const UT = (() => {
     return h("span", { class: "badge badge-" + known[1], dataset: { status: status || "" } }, words || known[0]);
   }
 
+  const TYPE_WORDS = {
+    http: "HTTP(S)", keyword: "HTTP(S) with a keyword", tcp: "TCP port", dns: "DNS record", tls: "TLS certificate",
+  };
+
+  /** A check type in words ("TCP port"); an unknown one as it is. */
+  function typeLabel(type) {
+    return TYPE_WORDS[type] || String(type || "");
+  }
+
   function plural(n, one, many) {
     return n + " " + (n === 1 ? one : many || one + "s");
   }
@@ -398,9 +407,22 @@ const UT = (() => {
     for (const r of literalFirst) {
       const m = target.match(r.regex);
       if (m) {
+        // A parameter is an id or a slug: anything else (an encoded "/",
+        // "..", spaces) matches no route, so views can put parameters in
+        // API paths as they are.
         const params = {};
-        r.names.forEach((n, i) => { params[n] = decodeURIComponent(m[i + 1]); });
-        return { route: r, params };
+        let plain = true;
+        r.names.forEach((n, i) => {
+          let value = "";
+          try {
+            value = decodeURIComponent(m[i + 1]);
+          } catch (error) {
+            value = "";
+          }
+          if (!/^[A-Za-z0-9_-]+$/.test(value)) plain = false;
+          params[n] = value;
+        });
+        if (plain) return { route: r, params };
       }
     }
     return null;
@@ -599,7 +621,7 @@ const UT = (() => {
   document.addEventListener("DOMContentLoaded", start);
 
   return {
-    h, append, uid, api, ApiError, can, badge, plural, relative, time, ms, percent, table, field, form,
+    h, append, uid, api, ApiError, can, badge, typeLabel, plural, relative, time, ms, percent, table, field, form,
     values, showErrors, clearErrors, sentence, dialog, confirm, notice, failure, header, route, swap,
     refresh, me: () => me,
   };

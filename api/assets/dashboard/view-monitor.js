@@ -66,7 +66,7 @@
 
   function facts(m, channels) {
     const rows = [
-      ["Type", m.type.toUpperCase()],
+      ["Type", UT.typeLabel(m.type)],
       ["Target", h("span", { class: "target" }, m.target)],
     ];
     if (m.method) rows.push(["Method", m.method]);

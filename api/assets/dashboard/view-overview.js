@@ -117,7 +117,7 @@
         columns: [
           { label: "Status", cell: (r) => badge(shownStatus(r.m)) },
           { label: "Name", class: "wrap", cell: (r) => h("a", { href: "#/monitors/" + r.m.id }, r.m.name) },
-          { label: "Type", cell: (r) => r.m.type.toUpperCase() },
+          { label: "Type", cell: (r) => UT.typeLabel(r.m.type) },
           { label: "Target", class: "wrap", cell: (r) => h("span", { class: "target" }, r.m.target) },
           { label: "Last check", cell: (r) => time(r.m.lastCheckedAt) },
           { label: "Uptime 24 h", class: "num", cell: (r) => percent(r.s?.uptime24hPercent) },
@@ -146,7 +146,7 @@
       select("status", "Status", [{ value: "", label: "Any status" }, { value: "down", label: "Down" },
         { value: "degraded", label: "Degraded" }, { value: "up", label: "Up" }, { value: "paused", label: "Paused" },
         { value: "unknown", label: "Not checked yet" }]),
-      select("type", "Type", [{ value: "", label: "Any type" }, ...types.map((t) => ({ value: t, label: t.toUpperCase() }))]),
+      select("type", "Type", [{ value: "", label: "Any type" }, ...types.map((t) => ({ value: t, label: UT.typeLabel(t) }))]),
       select("tag", "Tag", [{ value: "", label: "Any tag" }, ...tags.map((t) => ({ value: t, label: t }))]),
       select("sort", "Sort by", [{ value: "status", label: "Status (worst first)" }, { value: "name", label: "Name" },
         { value: "checked", label: "Last check" }, { value: "uptime", label: "Uptime (lowest first)" }]));

@@ -305,7 +305,7 @@
     const c = existing || { name: "", group: asGroup, groupId: null, position: 0, monitorIds: [], description: "", url: "", owner: "", autoIncident: false, slaTarget: null };
     const groups = data.components.filter((g) => g.group && g.id !== c.id).sort(byPosition);
     const monitors = data.monitors.slice().sort((a, b) => a.name.localeCompare(b.name))
-      .map((m) => ({ id: m.id, label: m.name + " (" + m.type.toUpperCase() + ")" }));
+      .map((m) => ({ id: m.id, label: m.name + " (" + UT.typeLabel(m.type) + ")" }));
     const groupBox = field({ name: "group", label: "This is a group (its status is the worst of its components; it has no monitors)", kind: "checkbox", value: c.group });
     const inGroup = field({ name: "groupId", label: "In group", kind: "select", value: c.groupId || "",
       options: [{ value: "", label: "None (top level)" }, ...groups.map((g) => ({ value: g.id, label: g.name }))],

@@ -26,8 +26,7 @@
     const names = new Map((w.inFlightMonitors || []).map((m) => [m.id, m.name]));
     const inFlight = (w.inFlight || []).length
       ? h("ul", { class: "plain" }, w.inFlight.map((id) => h("li", {},
-        names.has(id) ? h("a", { href: "#/monitors/" + id }, names.get(id)) : "(deleted monitor)",
-        h("span", { class: "muted small" }, " · " + id))))
+        names.has(id) ? h("a", { href: "#/monitors/" + id }, names.get(id)) : "a monitor deleted since")))
       : h("span", { class: "muted" }, "none");
     const facts = [
       ["Worker", h("code", {}, w.workerId)],
@@ -86,7 +85,7 @@
       columns: [
         { label: "Time", cell: (r) => clock(r.checkedAt) },
         { label: "Monitor", class: "wrap", cell: (r) => h("a", { href: "#/monitors/" + r.monitorId }, r.monitorName) },
-        { label: "Type", cell: (r) => r.type.toUpperCase() },
+        { label: "Type", cell: (r) => UT.typeLabel(r.type) },
         { label: "Status", cell: (r) => badge(r.status) },
         { label: "Total", class: "num", cell: (r) => UT.ms(r.timings.totalMs) },
         { label: "Phases", cell: (r) => phaseBar(r.timings) },

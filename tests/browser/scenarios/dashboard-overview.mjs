@@ -119,6 +119,12 @@ export default async function (browser, [base, adminKey, readKey, artifacts]) {
     if (background !== "rgb(13, 17, 23)") fail("dark mode not applied: body is " + background);
     await page.screenshot({ path: artifacts + "/dashboard-overview-dark.png", fullPage: true });
 
+    // A crafted address cannot steer a view to another API path.
+    await page.evaluate(() => { location.hash = "#/monitors/..%2Fapi-keys"; });
+    await page.getByRole("heading", { level: 1, name: "Not found" }).waitFor();
+    await page.evaluate(() => { location.hash = "#/"; });
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+
     // Signing out forgets the key.
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("heading", { name: "Sign in to UpTime" }).waitFor();

@@ -91,7 +91,7 @@ export default async function (browser, [base, adminKey, readKey, artifacts, mon
 
     await main.getByRole("link", { name: "New component" }).click();
     await page.getByRole("textbox", { name: "Name", exact: true }).fill("Public API");
-    await page.getByLabel(monitorName + " (HTTP)").check();
+    await page.getByLabel(monitorName + " (HTTP(S))").check();
     await page.getByLabel("Description").fill("REST and webhooks");
     await page.getByRole("button", { name: "Create component" }).click();
     await main.getByRole("heading", { name: "Public API" }).waitFor();
@@ -115,7 +115,7 @@ export default async function (browser, [base, adminKey, readKey, artifacts, mon
     await jobs.getByText("Set by hand").waitFor({ state: "detached" });
     // Edit: the form comes back filled in.
     await main.getByRole("link", { name: "Edit Public API" }).click();
-    if (!(await page.getByLabel(monitorName + " (HTTP)").isChecked())) fail("the edit form lost the component's monitor");
+    if (!(await page.getByLabel(monitorName + " (HTTP(S))").isChecked())) fail("the edit form lost the component's monitor");
     await page.getByLabel("Owner").fill("Platform team");
     await page.getByRole("button", { name: "Save changes" }).click();
     await main.getByText("Owner: Platform team").waitFor();
